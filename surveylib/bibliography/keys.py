@@ -1,0 +1,119 @@
+"""Citation keys: readable, ASCII, derived from the title, unique ignoring case, and pinned.
+
+Rule: the method name before the title's colon (``LMEye: ...`` -> ``lmeye``,
+``TC-LLaVA: ...`` -> ``tc-llava``); with no colon, or a long phrase before it, the first
+three significant words (``Long Context Transfer from ...`` -> ``long-context-transfer``).
+A clash gets a letter suffix (``llava``, ``llavab``, ``llavac``). Once written to the pin
+file (``bib/keys.csv``: key,title) a paper keeps its key for good; the author may rename a
+key there.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from pathlib import Path
+
+from ..corpus import normalize_title
+from ..errors import SurveyError
+from ..io import atomic_write_text
+
+STOPWORDS = frozenset(
+    "a an the of for and or to in on with by from at as via into towards toward is are be do does can "
+    "we our your its it this that these those how what when why which who beyond through over under "
+    "not no more less than".split()
+)
+MAX_METHOD_WORDS = 3
+MAX_KEY_LENGTH = 40
+
+
+def _ascii_words(text: str) -> list[str]:
+    text = unicodedata.normalize("NFKD", text)
+    text = text.encode("ascii", "ignore").decode("ascii").lower()
+    return [w for w in re.split(r"[^a-z0-9]+", text) if w]
+
+
+def base_key(title: str) -> str:
+    """The key a title would get with no clash (see the module docstring)."""
+    head, colon, _ = title.partition(":")
+    method_words = _ascii_words(head)
+    if colon and 0 < len(method_words) <= MAX_METHOD_WORDS and len(head.split()) <= MAX_METHOD_WORDS:
+        # Keep the method's own hyphens (TC-LLaVA -> tc-llava); drop other punctuation.
+        key = "-".join(method_words)
+    else:
+        words = [w for w in _ascii_words(title) if w not in STOPWORDS] or _ascii_words(title)
+        key = "-".join(words[:3])
+    key = key[:MAX_KEY_LENGTH].strip("-")
+    return key or "paper"
+
+
+def _suffixes():
+    letters = "bcdefghijklmnopqrstuvwxyz"
+    yield from letters
+    for a in letters:
+        for b in letters:
+            yield a + b
+
+
+def assign_keys(titles: list[str], pins: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """Keys for ``titles`` (in order), honouring ``pins`` (normalised title -> key).
+
+    Returns ``(keys, pins)``: the key of each title, and the pin table extended with the
+    keys given to titles that had none. Pinned keys never change; new keys avoid every
+    pinned key, ignoring case.
+    """
+    pins = dict(pins)
+    taken = {k.lower() for k in pins.values()}
+    keys = []
+    for title in titles:
+        norm = normalize_title(title)
+        key = pins.get(norm)
+        if key is None:
+            base = base_key(title)
+            key = base
+            if key.lower() in taken:
+                key = next(base + s for s in _suffixes() if (base + s).lower() not in taken)
+            pins[norm] = key
+            taken.add(key.lower())
+        keys.append(key)
+    return keys, pins
+
+
+def read_pins(path: str | Path) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The pin file as ``(pins, rows)``: normalised title -> key, and the (key, title) rows in
+    file order. A missing file is an empty table. Duplicate keys are an error naming the line."""
+    path = Path(path)
+    if not path.exists():
+        return {}, []
+    pins: dict[str, str] = {}
+    rows: list[tuple[str, str]] = []
+    seen: dict[str, int] = {}
+    reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")))
+    if reader.fieldnames is None or not {"key", "title"} <= set(reader.fieldnames):
+        raise SurveyError("key file needs a header 'key,title'", where=f"{path}:1",
+                          hint="restore the header line, or delete the file to re-derive all keys")
+    for row in reader:
+        line = reader.line_num
+        key, title = (row.get("key") or "").strip(), (row.get("title") or "").strip()
+        if not key or not title:
+            raise SurveyError("row needs both a key and a title", where=f"{path}:{line}")
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_:.\-+/]*", key):
+            raise SurveyError(f"key {key!r} has characters BibTeX or Pandoc cannot cite",
+                              where=f"{path}:{line}", hint="use letters, digits and - _ : . only")
+        if key.lower() in seen:
+            raise SurveyError(f"key {key!r} is also used on line {seen[key.lower()]} (keys are unique ignoring case)",
+                              where=f"{path}:{line}", hint="rename one of them")
+        seen[key.lower()] = line
+        pins[normalize_title(title)] = key
+        rows.append((key, title))
+    return pins, rows
+
+
+def write_pins(path: str | Path, rows: list[tuple[str, str]]) -> None:
+    """Write the pin file (key,title), atomically, in the order given."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["key", "title"])
+    writer.writerows(rows)
+    atomic_write_text(path, buf.getvalue())
