@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from xml.parsers import expat
 
 from ..corpus import IngestIssue, IngestReport, Paper
 from ..errors import SourceError
@@ -15,6 +16,27 @@ _ID = re.compile(r"arxiv\.org/abs/(?P<id>.+?)(?:v\d+)?$")
 def _text(el, path: str) -> str:
     found = el.find(path, NS)
     return " ".join((found.text or "").split()) if found is not None else ""
+
+
+def _entry_lines(text: str) -> list[int]:
+    """The line each top-level ``<entry>`` starts on (ElementTree keeps no line numbers)."""
+    parser = expat.ParserCreate(namespace_separator=" ")
+    lines: list[int] = []
+    depth = 0
+
+    def start(name, _attrs):
+        nonlocal depth
+        depth += 1
+        if depth == 2 and name == f"{NS['atom']} entry":
+            lines.append(parser.CurrentLineNumber)
+
+    def end(_name):
+        nonlocal depth
+        depth -= 1
+
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    parser.Parse(text, True)
+    return lines
 
 
 def parse_atom(text: str, where: str = "<atom>", report: IngestReport | None = None) -> list[Paper]:
@@ -30,8 +52,10 @@ def parse_atom(text: str, where: str = "<atom>", report: IngestReport | None = N
     if root.tag != f"{{{NS['atom']}}}feed":
         raise SourceError(f"root element is {root.tag!r}, not an Atom <feed>", where=where)
     papers = []
-    for index, entry in enumerate(root.findall("atom:entry", NS), start=1):
-        loc = f"{where}#entry{index}"
+    entries = root.findall("atom:entry", NS)
+    lines = _entry_lines(text)
+    for index, entry in enumerate(entries):
+        loc = f"{where}:{lines[index]}" if len(lines) == len(entries) else f"{where}#entry{index + 1}"
         title = _text(entry, "atom:title")
         if not title or title.lower() == "error":
             report.issues.append(IngestIssue(loc, "entry has no title (an API error entry?); skipped"))
