@@ -8,7 +8,7 @@ The same API serves notebooks and the ``survey`` command:
 """
 __version__ = "0.1.0"
 
-from .authoring import cite, figure, md, paper_table, use_style  # noqa: E402
+from .authoring import cite, figure, md, paper_table, table, use_style  # noqa: E402
 from .config import Config, load_config  # noqa: E402
 from .corpus import IngestReport, Paper, normalize_title  # noqa: E402
 from .errors import SurveyError  # noqa: E402
@@ -16,4 +16,4 @@ from .sources import ingest, read_source  # noqa: E402
 from .survey import Survey, open_survey  # noqa: E402
 
 __all__ = ["Config", "IngestReport", "Paper", "Survey", "SurveyError", "cite", "figure", "ingest", "load_config",
-           "md", "normalize_title", "open_survey", "paper_table", "read_source", "use_style"]
+           "md", "normalize_title", "open_survey", "paper_table", "read_source", "table", "use_style"]

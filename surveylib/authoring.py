@@ -75,6 +75,13 @@ def paper_table(frame: pd.DataFrame, columns: dict[str, str], caption: str, labe
     return table(paper_frame(frame, columns), caption=caption, label=label)
 
 
+def table(data, caption: str, label: str | None = None):
+    """A numbered, captioned table (a DataFrame or HTML) for the survey."""
+    from .build.outputs import table as _table
+
+    return _table(data, caption=caption, label=label)
+
+
 def figure(fig, caption: str, label: str | None = None):
     """A numbered, captioned matplotlib figure for the survey (closes ``fig``)."""
     from .build.outputs import figure as _figure
