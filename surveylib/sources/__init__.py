@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..corpus import IngestReport, Paper, dedupe, near_duplicates, to_frame
+from ..corpus import IngestIssue, IngestReport, Paper, dedupe, near_duplicates, to_frame
 from ..errors import SourceError
 from ._text import display_path, read_text
 from .arxiv_atom import parse_atom
@@ -43,7 +43,12 @@ def read_source(path: str | Path, report: IngestReport | None = None, where: str
     report = report if report is not None else IngestReport()
     name = where or display_path(path)
     report.files.append(name)
-    return parser(read_text(path), name, report)
+    text = read_text(path)
+    if not text.strip():
+        # Every format: an empty file lists nothing; count it rather than fail on it.
+        report.issues.append(IngestIssue(f"{name}:1", "empty file: no papers listed"))
+        return []
+    return parser(text, name, report)
 
 
 def ingest(paths, root: str | Path | None = None, fuzzy_threshold: float = 90.0) -> tuple[pd.DataFrame, IngestReport]:

@@ -37,4 +37,5 @@ def read_text(path: str | Path) -> str:
         line = data[: exc.start].count(b"\n") + 1
         raise SourceError(f"is not UTF-8 text (bad byte at line {line})", where=f"{where}:{line}",
                           hint="re-save the file as UTF-8") from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    # A BOM inside the text comes from concatenating files that each had one.
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")

@@ -9,6 +9,14 @@ from bibtexparser import middlewares as m
 from ..corpus import IngestIssue, IngestReport, Paper
 
 
+_LOOKS_LIKE_ENTRY = re.compile(r"\w+\s*\{[^{}=]*,\s*\w+\s*=")
+
+
+def _report_has(report: IngestReport, where: str) -> bool:
+    """Whether ``report`` already holds an issue in the file ``where``."""
+    return any(i.where.rsplit(":", 1)[0] == where for i in report.issues)
+
+
 def _plain(value: str) -> str:
     return " ".join(value.replace("{", "").replace("}", "").split())
 
@@ -20,6 +28,14 @@ def parse_bib(text: str, where: str, report: IngestReport | None = None) -> list
     for block in library.failed_blocks:
         report.issues.append(IngestIssue(f"{where}:{block.start_line + 1}",
                                          f"BibTeX block could not be parsed ({type(block).__name__}); skipped"))
+    for block in library.blocks:
+        # bibtexparser keeps text outside entries as a comment; an entry missing its "@" lands there.
+        if type(block).__name__ == "ImplicitComment" and _LOOKS_LIKE_ENTRY.search(block.comment or ""):
+            report.issues.append(IngestIssue(
+                f"{where}:{block.start_line + 1}",
+                "text outside any entry looks like an entry (missing '@'?); skipped"))
+    if not library.entries and not _report_has(report, where):
+        report.issues.append(IngestIssue(f"{where}:1", "no BibTeX entries found"))
     papers = []
     for entry in library.entries:
         fields = {f.key.lower(): str(f.value) for f in entry.fields}

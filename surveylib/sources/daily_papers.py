@@ -59,13 +59,18 @@ def parse_daily_papers(text: str, where: str, report: IngestReport | None = None
     i = start
     while i < len(body):
         n, line = body[i]
+        if _DATE.match(line) or line.casefold() in _HEADER_LINES:
+            # Pages saved one after another: a later page's header and date line.
+            listing_date = line if _DATE.match(line) else listing_date
+            i += 1
+            continue
         if len(line) > MAX_LINE:
             report.issues.append(IngestIssue(
                 f"{where}:{n}", f"line of {len(line):,} characters is longer than any abstract "
                 f"({MAX_LINE:,}); skipped it (split it or shorten it to keep it)"))
             i += 1
             continue
-        if len(line) > MAX_TITLE:
+        if _looks_like_abstract(line):
             report.issues.append(IngestIssue(
                 f"{where}:{n}", "abstract with no title before it: " + _preview(line)))
             i += 1
@@ -87,6 +92,11 @@ def parse_daily_papers(text: str, where: str, report: IngestReport | None = None
         papers.append(Paper(title=line, abstract=nxt[1], provenance=[f"{where}:{n}"], extra=extra))
         i += 2
     return papers
+
+
+def _looks_like_abstract(line: str) -> bool:
+    """Too long for a title, or a long line ending a sentence (titles do not end with a period)."""
+    return len(line) > MAX_TITLE or (len(line) >= MIN_ABSTRACT and line.endswith("."))
 
 
 def read_daily_papers(path: str | Path, report: IngestReport | None = None) -> list[Paper]:

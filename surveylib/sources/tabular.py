@@ -32,6 +32,13 @@ def _year(value, where: str, report: IngestReport) -> int | None:
     return int(match.group(1))
 
 
+#: Longest title and abstract kept (as for Daily Papers pages); longer rows are skipped and reported.
+MAX_TITLE = 1_000
+MAX_ABSTRACT = 20_000
+# Let the csv module read a huge field so the row can be reported rather than abort the file.
+csv.field_size_limit(64 * 1024 * 1024)
+
+
 def record_to_paper(record: dict, where: str, report: IngestReport) -> Paper | None:
     """A Paper from one row (a dict); None, with the reason recorded, when it has no title."""
     row = {str(k).strip().lower(): v for k, v in record.items() if k is not None}
@@ -39,6 +46,12 @@ def record_to_paper(record: dict, where: str, report: IngestReport) -> Paper | N
     abstract = str(row.get("abstract") or "").strip()
     if not title:
         report.issues.append(IngestIssue(where, "row has no title" + (" (it has an abstract)" if abstract else "")))
+        return None
+    if len(title) > MAX_TITLE or len(abstract) > MAX_ABSTRACT:
+        what, size = ("title", len(title)) if len(title) > MAX_TITLE else ("abstract", len(abstract))
+        report.issues.append(IngestIssue(
+            where, f"{what} of {size:,} characters is longer than any real one "
+            f"({MAX_TITLE if what == 'title' else MAX_ABSTRACT:,}); row skipped"))
         return None
     if not abstract:
         report.issues.append(IngestIssue(where, "row has no abstract; kept with an empty one", skipped=False))
