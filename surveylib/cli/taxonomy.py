@@ -1,0 +1,38 @@
+"""survey taxonomy: classify the corpus, apply overrides, write build/taxonomy.csv and the bib keywords."""
+from __future__ import annotations
+
+from . import add_config_options, config_from
+
+
+def register(sub) -> None:
+    p = sub.add_parser("taxonomy", help="classify the corpus into the themes (overrides applied)",
+                       description="Classify every paper of the corpus into the themes of the taxonomy file, "
+                                   "apply bib/overrides.csv (which always wins), write build/taxonomy.csv and "
+                                   "put each paper's themes into its keywords in the bibliography.")
+    add_config_options(p)
+    p.add_argument("--no-bib", action="store_true", help="do not write the themes into the bibliography")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..io import atomic_write_text, project_lock
+    from ..taxonomy import corpus_keywords, corpus_taxonomy, load_taxonomy
+    from .classify import to_csv_text
+
+    config = config_from(args)
+    names = load_taxonomy(config.taxonomy).names
+    with project_lock(config.root, "taxonomy"):
+        frame = corpus_taxonomy(config)
+        out = config.output / "taxonomy.csv"
+        atomic_write_text(out, to_csv_text(frame))
+        counts = ", ".join(f"{t}: {int(frame[t].sum())}" for t in names)
+        print(f"taxonomy: {len(frame)} papers ({counts}) -> {out}")
+    if not args.no_bib:
+        try:
+            from ..bibliography import generate_bib
+        except ImportError:
+            print("bibliography: generate_bib not available yet; keywords not written")
+            return 0
+        generate_bib(config, keywords=corpus_keywords(config, frame=frame))
+        print(f"keywords written to {config.bib}")
+    return 0

@@ -1,0 +1,24 @@
+"""Taxonomy: themes and sub-themes from ``bib/taxonomy.toml``, a classifier that shows its evidence,
+the author's overrides, and evaluation against labelled papers.
+
+Entry points::
+
+    taxonomy = load_taxonomy("bib/taxonomy.toml")
+    frame = classify(papers, taxonomy)             # papers: DataFrame with title, abstract
+    frame = apply_overrides(frame, read_overrides("bib/overrides.csv"), taxonomy)
+    report = evaluate(classify(labels, taxonomy), labels)   # labels = read_labels("dev.jsonl")
+    corpus_taxonomy(config)                        # the project's corpus, keyed, classified, overridden
+"""
+from .classify import classify, classify_one
+from .corpus import corpus_keywords, corpus_taxonomy
+from .evaluate import EvalReport, ThemeScore, evaluate, read_labels, score_theme
+from .facts import extract_claims, extract_facts, method_name
+from .model import Facet, Signal, SubTheme, Taxonomy, Theme, load_taxonomy, parse_taxonomy
+from .overrides import apply_overrides, read_overrides
+
+__all__ = [
+    "EvalReport", "Facet", "Signal", "SubTheme", "Taxonomy", "Theme", "ThemeScore",
+    "apply_overrides", "classify", "classify_one", "corpus_keywords", "corpus_taxonomy", "evaluate",
+    "extract_claims", "extract_facts", "load_taxonomy", "method_name", "parse_taxonomy", "read_labels",
+    "read_overrides", "score_theme",
+]

@@ -1,0 +1,223 @@
+"""The taxonomy file (``bib/taxonomy.toml``): themes, sub-themes, facets and the signals that decide them.
+
+Everything the classifier knows lives in this file, so a new theme is a new ``[themes.NAME]``
+table and nothing else. Layout::
+
+    [settings]
+    title_weight = 2.0          # a signal found in the title counts this many times its weight
+
+    [themes.token_compression]
+    label = "Token compression"
+    description = "..."
+    threshold = 3.0             # the paper is in the theme when its score reaches this
+    fallback_subtheme = "other token reduction"
+    signals = [
+      { pattern = 'token (?:pruning|merging)', weight = 3 },
+      { pattern = 'quantiz\\w*', weight = -1 },     # a negative weight is evidence against
+      'visual tokens',                              # a bare pattern has weight 1
+    ]
+    [[themes.token_compression.subthemes]]
+    name = "attention-based pruning"
+    description = "..."
+    signals = ['prun\\w*', ...]
+
+    [facets.modalities]          # each value lists the patterns that mark one modality
+    image = ['\\bimages?\\b', ...]
+    [facets.contribution]        # each kind's signals; the highest score wins, else `default`
+    default = "method"
+    survey = [{ pattern = '\\bsurvey\\b', weight = 3 }]
+
+Patterns are Python regular expressions matched case-insensitively on the lower-cased title and
+abstract (write them in lower case). Signals are the vocabulary of the field, never words that
+identify one particular paper.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import SurveyError
+
+_SIGNAL_KEYS = {"pattern", "weight", "label"}
+_THEME_KEYS = {"label", "description", "threshold", "fallback_subtheme", "signals", "subthemes"}
+_SUBTHEME_KEYS = {"name", "label", "description", "signals"}
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One piece of evidence: a compiled pattern and how much a match counts (negative: against)."""
+
+    pattern: str
+    weight: float = 1.0
+    regex: re.Pattern = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class SubTheme:
+    name: str
+    description: str = ""
+    signals: tuple[Signal, ...] = ()
+
+
+@dataclass(frozen=True)
+class Theme:
+    """A theme of the survey: its signals, the score a paper needs, and its sub-themes."""
+
+    name: str
+    label: str
+    description: str = ""
+    threshold: float = 3.0
+    signals: tuple[Signal, ...] = ()
+    subthemes: tuple[SubTheme, ...] = ()
+    fallback_subtheme: str = "other"
+
+
+@dataclass(frozen=True)
+class Facet:
+    """A facet such as modalities (multi-valued) or contribution (one value, with a default)."""
+
+    name: str
+    values: dict[str, tuple[Signal, ...]]
+    multi: bool = True
+    default: str | list[str] | None = None
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """Themes in file order, the facets, and settings. Built by :func:`load_taxonomy`."""
+
+    themes: tuple[Theme, ...]
+    facets: dict[str, Facet] = field(default_factory=dict)
+    title_weight: float = 2.0
+    max_evidence: int = 4
+    path: str = "<taxonomy>"
+
+    @property
+    def names(self) -> list[str]:
+        return [t.name for t in self.themes]
+
+    def theme(self, name: str) -> Theme:
+        for t in self.themes:
+            if t.name == name:
+                return t
+        raise SurveyError(f"unknown theme {name!r}", where=self.path,
+                          hint=f"themes in the file: {', '.join(self.names)}")
+
+
+def _compile(pattern: str, where: str) -> re.Pattern:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise SurveyError(f"pattern {pattern!r} is not a valid regular expression ({exc})", where=where,
+                          hint="fix the pattern (Python regular expression syntax; escape a literal '.' as '\\\\.')") \
+            from None
+
+
+def _signals(raw, where: str) -> tuple[Signal, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise SurveyError("signals must be a list of patterns or {pattern, weight} tables", where=where)
+    out = []
+    for i, item in enumerate(raw):
+        here = f"{where}[{i}]"
+        if isinstance(item, str):
+            pattern, weight = item, 1.0
+        elif isinstance(item, dict):
+            unknown = set(item) - _SIGNAL_KEYS
+            if unknown:
+                raise SurveyError(f"unknown field(s) {sorted(unknown)} in a signal", where=here,
+                                  hint="a signal has 'pattern' and optional 'weight'")
+            pattern = item.get("pattern")
+            weight = item.get("weight", 1.0)
+            if not isinstance(pattern, str):
+                raise SurveyError("signal has no 'pattern' string", where=here)
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+                raise SurveyError(f"weight {weight!r} is not a number", where=here)
+        else:
+            raise SurveyError(f"signal {item!r} is neither a pattern nor a table", where=here)
+        if not pattern.strip():
+            raise SurveyError("empty pattern", where=here)
+        out.append(Signal(pattern, float(weight), _compile(pattern.lower(), here)))
+    return tuple(out)
+
+
+def parse_taxonomy(data: dict, path: str = "<taxonomy>") -> Taxonomy:
+    """A :class:`Taxonomy` from the parsed TOML ``data``; ``path`` names the file in errors."""
+    themes_raw = data.get("themes")
+    if not isinstance(themes_raw, dict) or not themes_raw:
+        raise SurveyError("no themes: the file needs at least one [themes.NAME] table", where=path)
+    unknown_top = set(data) - {"themes", "facets", "settings"}
+    if unknown_top:
+        raise SurveyError(f"unknown table(s) {sorted(unknown_top)}", where=path,
+                          hint="the file has [settings], [themes.NAME] and [facets.NAME] tables")
+    settings = data.get("settings", {})
+    themes = []
+    for name, raw in themes_raw.items():
+        where = f"{path}: themes.{name}"
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            raise SurveyError(f"theme name {name!r} must be lower case letters, digits and _", where=where,
+                              hint="the name becomes a column and a BibTeX keyword")
+        if not isinstance(raw, dict):
+            raise SurveyError("a theme must be a table", where=where)
+        unknown = set(raw) - _THEME_KEYS
+        if unknown:
+            raise SurveyError(f"unknown field(s) {sorted(unknown)}", where=where,
+                              hint=f"a theme has {', '.join(sorted(_THEME_KEYS))}")
+        signals = _signals(raw.get("signals"), f"{where}.signals")
+        if not any(s.weight > 0 for s in signals):
+            raise SurveyError("theme has no signal with a positive weight, so nothing can ever be in it",
+                              where=f"{where}.signals", hint="add patterns that mark papers of this theme")
+        threshold = raw.get("threshold", 3.0)
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or threshold <= 0:
+            raise SurveyError(f"threshold {threshold!r} must be a positive number", where=f"{where}.threshold")
+        subthemes = []
+        for j, sub in enumerate(raw.get("subthemes", [])):
+            here = f"{where}.subthemes[{j}]"
+            if not isinstance(sub, dict) or not isinstance(sub.get("name"), str) or not sub["name"].strip():
+                raise SurveyError("a sub-theme needs a 'name'", where=here)
+            unknown = set(sub) - _SUBTHEME_KEYS
+            if unknown:
+                raise SurveyError(f"unknown field(s) {sorted(unknown)} in a sub-theme", where=here)
+            subthemes.append(SubTheme(sub["name"].strip(), str(sub.get("description", "")),
+                                      _signals(sub.get("signals"), f"{here}.signals")))
+        themes.append(Theme(
+            name=name,
+            label=str(raw.get("label", name.replace("_", " ").capitalize())),
+            description=str(raw.get("description", "")),
+            threshold=float(threshold),
+            signals=signals,
+            subthemes=tuple(subthemes),
+            fallback_subtheme=str(raw.get("fallback_subtheme", "other")),
+        ))
+    facets = {}
+    for fname, raw in data.get("facets", {}).items():
+        where = f"{path}: facets.{fname}"
+        if not isinstance(raw, dict):
+            raise SurveyError("a facet must be a table of value = [patterns]", where=where)
+        default = raw.get("default")
+        multi = bool(raw.get("multi", isinstance(default, list) or default is None))
+        values = {v: _signals(sigs, f"{where}.{v}") for v, sigs in raw.items() if v not in ("default", "multi")}
+        facets[fname] = Facet(fname, values, multi=multi, default=default)
+    return Taxonomy(
+        themes=tuple(themes),
+        facets=facets,
+        title_weight=float(settings.get("title_weight", 2.0)),
+        max_evidence=int(settings.get("max_evidence", 4)),
+        path=path,
+    )
+
+
+def load_taxonomy(path: str | Path) -> Taxonomy:
+    """Read and check a taxonomy file; a bad file raises SurveyError naming the file and the problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise SurveyError(f"taxonomy file {path} does not exist", where=str(path),
+                          hint="set [taxonomy] file in survey.toml, or create the file (see bib/taxonomy.toml)")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SurveyError(f"not valid TOML: {exc}", where=str(path), hint="fix the syntax") from None
+    return parse_taxonomy(data, str(path))
