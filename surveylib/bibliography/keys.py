@@ -56,15 +56,15 @@ def _suffixes():
             yield a + b
 
 
-def assign_keys(titles: list[str], pins: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+def assign_keys(titles: list[str], pins: dict[str, str], reserved=()) -> tuple[list[str], dict[str, str]]:
     """Keys for ``titles`` (in order), honouring ``pins`` (normalised title -> key).
 
     Returns ``(keys, pins)``: the key of each title, and the pin table extended with the
     keys given to titles that had none. Pinned keys never change; new keys avoid every
-    pinned key, ignoring case.
+    pinned key and every key in ``reserved``, ignoring case.
     """
     pins = dict(pins)
-    taken = {k.lower() for k in pins.values()}
+    taken = {k.lower() for k in pins.values()} | {k.lower() for k in reserved}
     keys = []
     for title in titles:
         norm = normalize_title(title)

@@ -1,0 +1,151 @@
+"""``survey bib``: corpus -> keyed corpus -> generated Library -> merged with the author's
+file -> bib/survey.bib (+ pinned keys, + the merge base), each step a plain function."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from bibtexparser import Library
+
+from ..corpus import normalize_title
+from ..errors import SurveyError
+from ..io import atomic_write_text, project_lock
+from .entries import build_library, found_records, load_metadata
+from .files import author_blocks, check_parsed, format_bib, read_bib
+from .keys import assign_keys, read_pins, write_pins
+from .merge import merge_libraries
+
+#: What ``survey bib --help`` and the README say about keys and merging.
+RULES = """\
+Keys: the method name before the title's colon ("LMEye: ..." -> lmeye), otherwise the first
+three significant title words (long-context-transfer); ASCII, unique ignoring case, a clash
+gets a letter (llava, llavab). Once written, a key is pinned in bib/keys.csv (key,title) and
+never changes, even when new papers arrive; rename a key by editing that file.
+Merge: bib/survey.bib is yours to edit. Each run merges field by field against what it
+generated last time (bib/.survey.base.bib, commit it): a field you changed, added or deleted
+stays as you left it; a field you did not touch follows the corpus; entries you add by hand
+are kept. If both you and the corpus changed a field, yours wins and it is reported."""
+
+
+def base_path(bib: str | Path) -> Path:
+    """Where the last generated bibliography (the merge base) is kept, next to the .bib."""
+    bib = Path(bib)
+    return bib.with_name(f".{bib.stem}.base{bib.suffix}")
+
+
+def _check_unique_titles(corpus: pd.DataFrame) -> None:
+    seen: dict[str, str] = {}
+    for title in corpus["title"]:
+        norm = normalize_title(str(title))
+        if norm in seen:
+            raise SurveyError(f"two papers have the same normalised title: {seen[norm]!r} and {title!r}",
+                              where=str(title), hint="deduplicate the corpus (surveylib.sources.ingest does)")
+        seen[norm] = str(title)
+
+
+def with_keys(corpus: pd.DataFrame, keys_path: str | Path, reserved=()) -> pd.DataFrame:
+    """The corpus with a ``key`` column: pinned keys from ``keys_path`` (bib/keys.csv) where a
+    paper has one, a provisional key (what the next ``survey bib`` will pin) otherwise.
+
+    Pure: reads the pin file, writes nothing, returns a new DataFrame. ``reserved``: keys new
+    papers must not take (for example entries the author added by hand).
+    """
+    pins, _ = read_pins(keys_path)
+    keys, _ = assign_keys([str(t) for t in corpus["title"]], pins, reserved)
+    out = corpus.copy()
+    out["key"] = keys
+    return out
+
+
+def default_keywords(config, corpus: pd.DataFrame) -> dict[str, list[str]]:
+    """Theme names per key from the taxonomy, when the project has one and the taxonomy
+    module provides ``corpus_keywords``; otherwise none."""
+    if not Path(config.taxonomy).exists():
+        return {}
+    try:
+        from ..taxonomy import corpus_keywords
+    except (ImportError, AttributeError):
+        return {}
+    return dict(corpus_keywords(config, corpus) or {})
+
+
+@dataclass
+class BibResult:
+    """What one ``survey bib`` run did (counts), with the keys and fields behind the counts."""
+
+    path: Path
+    entries: int = 0
+    new_keys: int = 0
+    hand_edits_kept: int = 0
+    hand_added_kept: int = 0
+    conflicts: int = 0
+    details: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        lines = [f"bib: wrote {self.path} with {self.entries} entries; {self.new_keys} new key(s), "
+                 f"{self.hand_edits_kept} hand edit(s) kept, {self.hand_added_kept} hand-added entr(ies) kept, "
+                 f"{self.conflicts} conflict(s)"]
+        for name in self.details.get("conflicts", []):
+            lines.append(f"  conflict: {name}: you and the corpus both changed it; kept yours")
+        for key in self.details.get("orphans_kept", []):
+            lines.append(f"  kept {key}: its paper left the corpus but you edited the entry")
+        return "\n".join(lines)
+
+
+def generate_bib(config, corpus: pd.DataFrame | None = None, keywords: dict | None = None,
+                 metadata: dict | None = None) -> BibResult:
+    """Build ``config.bib`` from the corpus and merge it with the author's edits.
+
+    In: ``config`` (paths: bib, keys, metadata, sources); ``corpus`` (default: ingest the
+    sources); ``keywords`` (key -> theme names; default: the taxonomy's, when there is one);
+    ``metadata`` (the arXiv cache dict; default: read ``config.metadata`` if it exists).
+    Out: a :class:`BibResult`. Writes, atomically and under the project lock: new pins to
+    ``config.keys``, the merged bibliography to ``config.bib``, and what was generated to the
+    merge base next to it.
+    """
+    if corpus is None:
+        from ..sources import ingest
+
+        corpus, _ = ingest(config.source_files(), root=config.root)
+    _check_unique_titles(corpus)
+    if metadata is None:
+        metadata = load_metadata(config.metadata)
+    if keywords is None:
+        keywords = default_keywords(config, corpus)
+    bib, base_file = Path(config.bib), base_path(config.bib)
+    with project_lock(config.root, "bib"):
+        theirs = read_bib(bib) if bib.exists() else None
+        base = read_bib(base_file) if base_file.exists() else None
+        for lib, path in ((theirs, bib), (base, base_file)):
+            if lib is not None:
+                check_parsed(lib, path)
+        pins, rows = read_pins(config.keys)
+        pinned = {k.lower() for k in pins.values()}
+        base_keys = {e.key.lower() for e in base.entries} if base is not None else set()
+        reserved = [e.key for e in (theirs.entries if theirs is not None else [])
+                    if e.key.lower() not in base_keys and e.key.lower() not in pinned]
+        keyed = with_keys(corpus, config.keys, reserved)
+        new_rows = [(k, str(t)) for k, t in zip(keyed["key"], keyed["title"]) if normalize_title(str(t)) not in pins]
+
+        ours = build_library(keyed, keywords, found_records(metadata))
+        merged, report = merge_libraries(base, ours, theirs)
+        kept_blocks = author_blocks(theirs) if theirs is not None else []
+        if kept_blocks:
+            merged = Library(kept_blocks + list(merged.blocks))
+
+        if new_rows:
+            write_pins(config.keys, rows + new_rows)
+        atomic_write_text(bib, format_bib(merged))
+        atomic_write_text(base_file, format_bib(ours))
+    return BibResult(
+        path=bib,
+        entries=len(merged.entries),
+        new_keys=len(new_rows),
+        hand_edits_kept=len(report.hand_edits_kept),
+        hand_added_kept=len(report.hand_added_kept),
+        conflicts=len(report.conflicts),
+        details={"new_keys": [k for k, _ in new_rows], "hand_edits_kept": report.hand_edits_kept,
+                 "hand_added_kept": report.hand_added_kept, "orphans_kept": report.orphans_kept,
+                 "conflicts": report.conflicts},
+    )

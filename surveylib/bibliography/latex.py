@@ -1,0 +1,186 @@
+"""Plain text <-> BibTeX field text: escaping, title protection, and the exact inverse.
+
+Text fields (title, abstract, author, keywords) are written so that BibTeX, pybtex,
+biber and bibtexparser all read the same balanced value, and :func:`decode_latex` gives
+back the original text character for character:
+
+==============================  =====================================
+in the text                     in the .bib
+==============================  =====================================
+``& % $ # _``                   ``\\& \\% \\$ \\# \\_``
+``{ }``                         ``\\textbraceleft{} \\textbraceright{}`` (never ``\\{``: BibTeX
+                                counts escaped braces too, so one stray brace would break the file)
+``~ ^ \\``                       ``\\textasciitilde{} \\textasciicircum{} \\textbackslash{}``
+``\\%`` (already escaped)        ``{\\%}`` (still a percent sign to LaTeX; kept distinct)
+``M{\\"u}ller``, ``\\'e``, ``{\\ss}``  unchanged (already-encoded accents)
+``@`` starting a line            ``{@}`` (a line starting with ``@`` ends an entry for parsers)
+``LLaVA``, ``KV`` in a title     ``{LLaVA}``, ``{KV}`` (kept as written by sentence-casing styles)
+==============================  =====================================
+
+URLs, DOIs and eprints are never LaTeX-escaped (:func:`encode_verbatim`).
+"""
+from __future__ import annotations
+
+import re
+
+# Already-encoded accents and special letters are passed through verbatim.
+_LETTER = r"(?:[A-Za-z]|\\[ij])"
+_ACCENT = (
+    r"\\[\'\"`^~=.](?:[A-Za-z]|\{" + _LETTER + r"\})"  # \"u  \'{e}  \'{\i}
+    r"|\\[uvHcdbrkt]\{" + _LETTER + r"\}"  # \v{c}
+)
+_SPECIAL_LETTER = r"\{\\(?:ss|o|O|l|L|aa|AA|ae|AE|oe|OE|i|j)\}"  # {\ss}
+_PASSTHROUGH = r"\{(?:" + _ACCENT + r")\}|" + _SPECIAL_LETTER + "|" + _ACCENT
+
+_TEXT_COMMANDS = {"\\": "textbackslash", "{": "textbraceleft", "}": "textbraceright",
+                  "~": "textasciitilde", "^": "textasciicircum"}
+_ESCAPED = "%&#_$"
+
+_ENCODE = re.compile(
+    r"(?P<keep>" + _PASSTHROUGH + r")"
+    r"|(?P<escaped>\\[%&#_$])"
+    r"|(?P<special>[\\{}~^%&#_$])"
+)
+_DECODE = re.compile(
+    r"(?P<command>\\(?:" + "|".join(_TEXT_COMMANDS.values()) + r")\{\})"
+    r"|(?P<escaped>\{\\[%&#_$]\})"
+    r"|(?P<special>\\[%&#_$])"
+    r"|(?P<keep>" + _PASSTHROUGH + r")"
+    r"|(?P<brace>[{}])"
+)
+_COMMAND_CHAR = {v: k for k, v in _TEXT_COMMANDS.items()}
+_LINE_START_AT = re.compile(r"(\n[ \t]*)@")
+
+
+def _encode_match(m: re.Match) -> str:
+    if m.group("keep"):
+        return m.group("keep")
+    if m.group("escaped"):
+        return "{" + m.group("escaped") + "}"
+    ch = m.group("special")
+    if ch in _TEXT_COMMANDS:
+        return "\\" + _TEXT_COMMANDS[ch] + "{}"
+    return "\\" + ch
+
+
+def encode_text(text: str) -> str:
+    """Plain text -> BibTeX field text with LaTeX specials escaped (no outer braces).
+
+    The result has balanced braces whatever ``text`` holds, and never starts a line with ``@``.
+    """
+    out = _ENCODE.sub(_encode_match, text)
+    return _LINE_START_AT.sub(r"\1{@}", out)
+
+
+def _decode_match(m: re.Match) -> str:
+    if m.group("command"):
+        return _COMMAND_CHAR[m.group("command")[1:-2]]
+    if m.group("escaped"):
+        return m.group("escaped")[1:-1]
+    if m.group("special"):
+        return m.group("special")[1]
+    if m.group("keep"):
+        return m.group("keep")
+    return ""  # a protecting brace
+
+
+def decode_latex(value: str) -> str:
+    """BibTeX field text (no outer braces) -> the plain text :func:`encode_text` or
+    :func:`encode_title` was given. Protecting braces are dropped; accents stay encoded."""
+    return _DECODE.sub(_decode_match, value)
+
+
+# --- titles ------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"\S+")
+_EDGE = re.compile(r"^(?P<lead>[\(\[\"'“‘]*)(?P<core>.*?)(?P<trail>[\)\]\"'”’:;,.!?]*)$", re.DOTALL)
+_SMALL = frozenset("a an the of for and or to in on with by from at as via vs is are be".split())
+
+
+def _needs_protection(core: str) -> bool:
+    """A word whose capitals a sentence-casing style must not touch: inner capitals
+    (LLaVA, KV, TC-LLaVA, mPLUG) or capitals with digits (3D, GPT4, Qwen2)."""
+    for part in re.split(r"[-/]", core):
+        letters = [c for c in part if c.isalpha()]
+        if not letters:
+            continue
+        if any(c.isupper() for c in letters[1:]) or (part[:1].islower() and any(c.isupper() for c in letters)):
+            return True
+        if any(c.isupper() for c in letters) and any(c.isdigit() for c in part):
+            return True
+    return False
+
+
+def _is_capitalised(core: str) -> bool:
+    return core[:1].isupper()
+
+
+def _sentence_case(words: list[str]) -> bool:
+    """True when the title is not in Title Case, so a capitalised word inside it is a name."""
+    inner = [w for w in words[1:] if w[:1].isalpha() and w.lower() not in _SMALL]
+    if len(inner) < 2:
+        return False
+    return sum(_is_capitalised(w) for w in inner) / len(inner) < 0.5
+
+
+def encode_title(title: str) -> str:
+    """Like :func:`encode_text`, and braces words a BibTeX style must not lowercase:
+    acronyms and mixed-case names everywhere (``{LLaVA}``, ``{KV}``), and capitalised
+    words inside a sentence-case title (``{Transformers}``)."""
+    tokens = list(_TOKEN.finditer(title))
+    cores = [_EDGE.match(t.group()).group("core") for t in tokens]
+    names = _sentence_case(cores)
+    out, pos, first = [], 0, True
+    for tok, core in zip(tokens, cores):
+        out.append(encode_text(title[pos:tok.start()]))
+        m = _EDGE.match(tok.group())
+        lead, trail = m.group("lead"), m.group("trail")
+        protect = bool(core) and (_needs_protection(core) or (names and not first and _is_capitalised(core)))
+        enc_core = encode_text(core)
+        if protect and not enc_core.startswith("\\"):
+            enc_core = "{" + enc_core + "}"
+        out.append(encode_text(lead) + enc_core + encode_text(trail))
+        first = trail.endswith(":") if core else first
+        pos = tok.end()
+    out.append(encode_text(title[pos:]))
+    encoded = _LINE_START_AT.sub(r"\1{@}", "".join(out))
+    # Safety net: protection must never change what the title reads back as.
+    return encoded if decode_latex(encoded) == title else encode_text(title)
+
+
+def encode_name(name: str) -> str:
+    """One person or organisation for the author field; a name BibTeX would split
+    (a comma, or the word 'and') is braced whole."""
+    enc = encode_text(name)
+    if "," in name or re.search(r"\band\b", name, re.IGNORECASE):
+        enc = "{" + enc + "}"
+    return enc
+
+
+def encode_names(names) -> str:
+    return " and ".join(encode_name(n) for n in names)
+
+
+# --- verbatim fields ---------------------------------------------------------------------
+
+_UNSAFE_IN_URL = {"{": "%7B", "}": "%7D", "\\": "%5C", " ": "%20", "\n": "%0A", "\t": "%09", '"': "%22"}
+
+
+def encode_verbatim(value: str) -> str:
+    """A URL, DOI or eprint as written to the .bib: no LaTeX escaping (``_ % & #`` stay as
+    they are; biblatex and the url package read the field verbatim). The few characters that
+    would unbalance the field are percent-encoded, which means the same in a URL."""
+    return "".join(_UNSAFE_IN_URL.get(ch, ch) for ch in value.strip())
+
+
+def braced(text: str) -> str:
+    """A field value as bibtexparser stores it: the text inside its enclosing braces."""
+    return "{" + text + "}"
+
+
+def unbraced(value: str) -> str:
+    """The text of a raw field value without its enclosing braces or quotes."""
+    value = value.strip()
+    if len(value) >= 2 and ((value[0], value[-1]) in (("{", "}"), ('"', '"'))):
+        return value[1:-1]
+    return value

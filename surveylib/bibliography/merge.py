@@ -1,0 +1,107 @@
+"""Field-level three-way merge: keep the author's hand edits across regenerations.
+
+Three libraries meet: ``base`` (what ``survey bib`` generated last time, kept in
+``bib/.survey.base.bib``), ``ours`` (what it generates now) and ``theirs`` (``bib/survey.bib``
+as the author left it). For every field of every entry:
+
+- the author did not touch it (theirs == base): take the new generated value;
+- the generator did not change it (ours == base): keep the author's value (an edit, an
+  added field, or a deleted field stays deleted);
+- both changed it differently: keep the author's value and report a conflict.
+
+Entries only the author has (not in base, not generated) are kept, after the generated ones.
+A generated entry whose paper has left the corpus is dropped, unless the author edited it.
+An entry the author deleted comes back while its paper is in the corpus (remove the paper
+from the sources to drop it). Values are compared as written (raw text), field names and
+entry types ignoring case.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bibtexparser import Library
+from bibtexparser.model import Entry, Field
+
+
+@dataclass
+class MergeReport:
+    """What the merge kept of the author's work; ``conflicts`` lists ``key.field`` where
+    both sides changed a field (the author's value was kept)."""
+
+    hand_edits_kept: list[str] = field(default_factory=list)
+    hand_added_kept: list[str] = field(default_factory=list)
+    orphans_kept: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+
+
+def _fields(entry: Entry | None) -> dict[str, Field]:
+    return {} if entry is None else {f.key.lower(): f for f in entry.fields}
+
+
+def _value(f: Field | None):
+    return None if f is None else str(f.value)
+
+
+def _by_key(library: Library | None) -> dict[str, Entry]:
+    return {} if library is None else {e.key.lower(): e for e in library.entries}
+
+
+def merge_entry(base: Entry | None, ours: Entry, theirs: Entry | None, report: MergeReport) -> Entry:
+    """One entry, merged field by field (see the module docstring)."""
+    if theirs is None:
+        return ours
+    b, o, t = _fields(base), _fields(ours), _fields(theirs)
+    names = list(o) + [n for n in t if n not in o]
+    merged: list[Field] = []
+    for name in names:
+        bv, ov, tv = _value(b.get(name)), _value(o.get(name)), _value(t.get(name))
+        if tv == bv or tv == ov:
+            chosen = o.get(name)
+        elif ov == bv:
+            chosen = t.get(name)
+            report.hand_edits_kept.append(f"{ours.key}.{name}")
+        else:
+            chosen = t.get(name)
+            report.conflicts.append(f"{ours.key}.{name}")
+        if chosen is not None:
+            merged.append(Field(chosen.key, chosen.value))
+    entry_type = ours.entry_type
+    bt = base.entry_type.lower() if base is not None else None
+    if theirs.entry_type.lower() not in (bt, ours.entry_type.lower()):
+        entry_type = theirs.entry_type
+        (report.hand_edits_kept if ours.entry_type.lower() == bt else report.conflicts).append(f"{ours.key}.type")
+    return Entry(entry_type, ours.key, merged)
+
+
+def _same(a: Entry, b: Entry) -> bool:
+    return a.entry_type.lower() == b.entry_type.lower() and \
+        {k: _value(f) for k, f in _fields(a).items()} == {k: _value(f) for k, f in _fields(b).items()}
+
+
+def merge_libraries(base: Library | None, ours: Library, theirs: Library | None) -> tuple[Library, MergeReport]:
+    """``ours`` with the author's changes from ``theirs`` (relative to ``base``) applied.
+
+    Returns ``(merged, report)``. The merged library holds the generated entries in
+    ``ours`` order, then the entries only the author has, in the author's order; @string and
+    @preamble blocks and comments of the author's file are not part of it (the caller keeps
+    them). None for ``base`` or ``theirs`` means an empty library.
+    """
+    report = MergeReport()
+    b, t = _by_key(base), _by_key(theirs)
+    generated = {e.key.lower() for e in ours.entries}
+    blocks: list[Entry] = []
+    for entry in ours.entries:
+        k = entry.key.lower()
+        blocks.append(merge_entry(b.get(k), entry, t.get(k), report))
+    for entry in ([] if theirs is None else theirs.entries):
+        k = entry.key.lower()
+        if k in generated:
+            continue
+        if k not in b:
+            report.hand_added_kept.append(entry.key)
+        elif _same(entry, b[k]):
+            continue  # generated before, paper gone, untouched: drop
+        else:
+            report.orphans_kept.append(entry.key)
+        blocks.append(Entry(entry.entry_type, entry.key, [Field(f.key, f.value) for f in entry.fields]))
+    return Library(blocks), report

@@ -1,0 +1,29 @@
+"""survey bib: write bib/survey.bib from the corpus, keeping the author's hand edits."""
+from __future__ import annotations
+
+import argparse
+
+from . import add_config_options, config_from
+
+
+def register(sub) -> None:
+    from ..bibliography import RULES
+
+    p = sub.add_parser("bib", help="write the bibliography (bib/survey.bib), keeping hand edits",
+                       description="Read the sources, give every paper a citation key, and write the "
+                                   "BibTeX file named in survey.toml.\n\n" + RULES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_config_options(p)
+    p.add_argument("sources", nargs="*", help="source files (default: [corpus] sources in survey.toml)")
+    p.add_argument("--bib", metavar="PATH", help="the .bib to write (default: [bibliography] bib)")
+    p.add_argument("--keys", metavar="PATH", help="the key pin file (default: [bibliography] keys)")
+    p.add_argument("--metadata", metavar="PATH", help="arXiv metadata cache (default: [bibliography] metadata)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..bibliography import generate_bib
+
+    config = config_from(args, sources=args.sources or None, bib=args.bib, keys=args.keys, metadata=args.metadata)
+    print(generate_bib(config))
+    return 0
