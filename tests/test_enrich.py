@@ -99,6 +99,13 @@ class FakeArxiv:
         self.server.server_close()
 
 
+@pytest.fixture(autouse=True)
+def no_proxy_for_localhost(monkeypatch):
+    # A user's http_proxy must not swallow requests to the local server (urllib honours no_proxy).
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
 @pytest.fixture
 def api():
     fake = FakeArxiv()
