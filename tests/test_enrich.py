@@ -409,3 +409,41 @@ def test_client_raises_fetch_error_not_offline_for_http_errors(api):
     api.route(T_HIT, (404, "no", False))
     with pytest.raises(FetchError, match="HTTP 404"):
         ArxivClient(base_url=api.url, delay=0, timeout=5).search_title(T_HIT)
+
+
+# --- the cache feeds `survey bib` ----------------------------------------------------------
+
+def bib_entries(path: Path) -> dict:
+    import bibtexparser
+
+    return {e.key: {f.key: f.value for f in e.fields} for e in bibtexparser.parse_string(
+        path.read_text(encoding="utf-8")).entries}
+
+
+def test_survey_bib_uses_the_cache_and_hand_edits_still_win(tmp_path, api, capsys):
+    toml = write_project(tmp_path, api.url, [T_HIT, T_NEAR])
+    (tmp_path / "bib").mkdir()
+    assert main(["bib", "--config", str(toml)]) == 0  # before enrichment: no authors
+    bib = tmp_path / "bib" / "survey.bib"
+    before = bib_entries(bib)
+    assert not any("author" in fields for fields in before.values())
+
+    assert main(["enrich", "--config", str(toml), "--no-progress"]) == 0
+    api.requests.clear()
+    assert main(["bib", "--config", str(toml)]) == 0
+    assert api.requests == []  # `survey bib` never touches the network
+    after = bib_entries(bib)
+    hit = next(f for f in after.values() if "Visual Instruction Tuning" in f["title"])
+    near = next(f for f in after.values() if "Registers" in f["title"])
+    assert "Haotian Liu and Chunyuan Li and Qingyang Wu and Yong Jae Lee" in hit["author"]
+    assert "2023" in hit["year"] and "2304.08485" in hit["eprint"]
+    assert "arXiv" in hit["archivePrefix"] and "cs.CV" in hit["primaryClass"]
+    assert not {"author", "eprint", "year"} & set(near)  # the rejected near miss stays bare
+
+    # the author corrects the year by hand; the next `survey bib` keeps it over the cache
+    text = bib.read_text(encoding="utf-8")
+    assert text.count("2023") >= 1
+    bib.write_text(text.replace("{2023}", "{2024}", 1), encoding="utf-8")
+    assert main(["bib", "--config", str(toml)]) == 0
+    hit = next(f for f in bib_entries(bib).values() if "Visual Instruction Tuning" in f["title"])
+    assert "2024" in hit["year"] and "Haotian Liu" in hit["author"]
