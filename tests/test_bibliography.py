@@ -1,0 +1,385 @@
+"""survey bib: escaping round-trips, real-tool checks (bibtexparser, pybtex strict, bibtex,
+biber), the three-way merge, determinism. Each test builds its own small project in tmp_path."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pybtex.database
+import pybtex.errors
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from surveylib.bibliography import (
+    RULES, base_path, decode_latex, encode_text, encode_title, encode_verbatim, generate_bib,
+    parse_bib_text, read_bib, read_pins, unbraced,
+)
+from surveylib.cli import main
+from surveylib.config import load_config
+from surveylib.corpus import Paper, to_frame
+from surveylib.errors import SurveyError
+from surveylib.sources import ingest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures"
+ADVERSARIAL = FIXTURES / "bib_adversarial.jsonl"
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+def make_project(tmp_path: Path, rows: list[dict] | None = None, source: Path | None = None) -> Path:
+    """A survey project in tmp_path whose one source is a JSON Lines file."""
+    (tmp_path / "sources").mkdir(parents=True, exist_ok=True)
+    if source is not None:
+        shutil.copy(source, tmp_path / "sources" / "papers.jsonl")
+    else:
+        write_rows(tmp_path, rows or [])
+    (tmp_path / "survey.toml").write_text(
+        '[survey]\ntitle = "Test survey"\n\n[corpus]\nsources = ["sources/papers.jsonl"]\n\n'
+        '[bibliography]\nbib = "bib/survey.bib"\nkeys = "bib/keys.csv"\nmetadata = "bib/metadata.json"\n\n'
+        '[taxonomy]\nfile = "bib/taxonomy.toml"\n', encoding="utf-8")
+    return tmp_path
+
+
+def write_rows(root: Path, rows: list[dict]) -> None:
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    (root / "sources" / "papers.jsonl").write_text(text, encoding="utf-8")
+
+
+def entries_by_title(path: Path) -> dict[str, dict[str, str]]:
+    """Decoded field text per entry, keyed by decoded title."""
+    lib = read_bib(path)
+    assert lib.failed_blocks == []
+    out = {}
+    for e in lib.entries:
+        fields = {f.key.lower(): unbraced(str(f.value)) for f in e.fields}
+        fields["_key"] = e.key
+        out[decode_latex(fields["title"])] = fields
+    return out
+
+
+def tool_or_skip(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} is required in CI")
+        pytest.skip(f"{name} not installed")
+    return path
+
+
+def run_bibtex(bib: Path, tmp: Path) -> str:
+    """Run xelatex -> bibtex -> xelatex on a document that \\nocite{*}s ``bib``; return the
+    bibtex log, failing on any bibtex error or LaTeX error."""
+    tool_or_skip("xelatex")
+    tool_or_skip("bibtex")
+    work = tmp / "latex"
+    work.mkdir()
+    shutil.copy(bib, work / "refs.bib")
+    (work / "doc.tex").write_text(
+        "\\documentclass{article}\n\\usepackage{url}\n\\begin{document}\nHello.\n\\nocite{*}\n"
+        "\\bibliographystyle{plain}\n\\bibliography{refs}\n\\end{document}\n", encoding="utf-8")
+    latex = ["xelatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"]
+    subprocess.run(latex, cwd=work, capture_output=True, check=True, timeout=120)
+    bt = subprocess.run(["bibtex", "doc"], cwd=work, capture_output=True, text=True, timeout=120)
+    log = (work / "doc.blg").read_text(encoding="utf-8", errors="replace")
+    assert bt.returncode < 2, bt.stdout
+    assert "error message" not in log, log
+    second = subprocess.run(latex, cwd=work, capture_output=True, text=True, errors="replace", timeout=120)
+    assert second.returncode == 0, second.stdout[-3000:]
+    return log
+
+
+def pybtex_strict(path: Path):
+    old = pybtex.errors.strict
+    pybtex.errors.strict = True
+    try:
+        return pybtex.database.parse_file(str(path), bib_format="bibtex")
+    finally:
+        pybtex.errors.strict = old
+
+
+# --- escaping ------------------------------------------------------------------------------
+
+ADVERSARIAL_TEXTS = [
+    "a {lone open brace", "a lone close } brace", "{{ }}} {", "50% & R&D", "a lone $ sign", "# hash",
+    "snake_case", "tilde ~ here", "caret ^ here", "x\n@misc{evil,\n title = {x}\n}", "  @article(x,",
+    "trailing backslash \\", "\\", "M{\\\"u}ller", "Schr\\\"odinger {\\ss} \\'{e} \\v{C}ech",
+    "already 37.2\\% and \\& and \\_", "\\textbackslash{} literally", "{\\%}", "Über Straße", "多模态大模型",
+    "Quote \" and comma, and semicolon;", "back\\{slash brace\\}", "\\\\ double", "%% comment-like",
+    "line1\n% line starting with percent", "{@}", "\\'", "\\\"{", "{\\\"u",
+]
+
+
+@pytest.mark.parametrize("text", ADVERSARIAL_TEXTS)
+def test_text_round_trips_and_is_balanced(text):
+    for encoded in (encode_text(text), encode_title(text)):
+        assert decode_latex(encoded) == text
+        depth = 0
+        for ch in encoded:
+            depth += {"{": 1, "}": -1}.get(ch, 0)
+            assert depth >= 0
+        assert depth == 0
+        assert not any(line.lstrip().startswith("@") for line in encoded.split("\n")[1:])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab AZ{}\\%&$#_~^@\n\"'`=.uvcL0123:ü多")), max_size=40))
+def test_any_text_round_trips(text):
+    for encoded in (encode_text(text), encode_title(text)):
+        assert decode_latex(encoded) == text
+        assert encoded.count("{") == encoded.count("}")
+
+
+def test_titles_protect_acronyms_and_mixed_case_names():
+    assert encode_title("LLaVA-Mini: Efficient KV Cache for GPT-4V") == "{LLaVA-Mini}: Efficient {KV} Cache for {GPT-4V}"
+    assert encode_title("Towards 3D understanding with mPLUG") == "Towards {3D} understanding with {mPLUG}"
+    # In a sentence-case title a capitalised word is a name.
+    assert encode_title("Sparse attention in transformers from Google") == \
+        "Sparse attention in transformers from {Google}"
+    # Title Case words are left alone (styles lowercase them correctly).
+    assert encode_title("Unified Multi-Modal Document Retrieval") == "Unified Multi-Modal Document Retrieval"
+
+
+def test_verbatim_fields_are_not_escaped():
+    url = "https://example.org/a_b?x=1&y=50%25#frag"
+    assert encode_verbatim(url) == url
+    assert encode_verbatim("https://x.org/{a}") == "https://x.org/%7Ba%7D"
+
+
+def test_adversarial_corpus_round_trips_through_every_reader(tmp_path):
+    root = make_project(tmp_path, source=ADVERSARIAL)
+    config = load_config(root)
+    result = generate_bib(config)
+    corpus, _ = ingest(config.source_files(), root=root)
+    assert result.entries == len(corpus) == 13  # the case-only twins are one paper
+    bib = config.bib
+    got = entries_by_title(bib)
+    for row in corpus.itertuples():
+        fields = got[row.title]
+        assert decode_latex(fields["abstract"]) == row.abstract
+        assert fields["_key"].isascii()
+    # Line-starting @ inside the abstract did not start a block.
+    assert len(parse_bib_text(bib.read_text(encoding="utf-8")).blocks) == 13 + 1  # + header comment
+    urls = got["URL Soup: links with specials"]
+    assert urls["url"] == "https://github.com/org/my_repo_name#readme"
+    assert "\\" not in urls["url"]
+    assert got["LLaMA 2: Open Foundation Models"]["_key"] != got["LLaMA 3: Open Foundation Models"]["_key"]
+    assert pybtex_strict(bib).entries.keys().__len__() == 13
+    run_bibtex(bib, tmp_path)
+
+
+def test_real_unbalanced_abstracts_round_trip(tmp_path):
+    corpus, _ = ingest(sorted((ROOT / "bib" / "sources").glob("*.txt")))
+    odd = corpus[corpus["abstract"].map(lambda a: a.count("{") != a.count("}"))]
+    assert len(odd) == 2
+    root = make_project(tmp_path, rows=[{"title": t, "abstract": a} for t, a in zip(odd.title, odd.abstract)])
+    generate_bib(load_config(root))
+    got = entries_by_title(root / "bib" / "survey.bib")
+    for title, abstract in zip(odd.title, odd.abstract):
+        assert decode_latex(got[title]["abstract"]) == abstract
+    pybtex_strict(root / "bib" / "survey.bib")
+
+
+# --- the real bibliography ---------------------------------------------------------------------
+
+def test_real_bib_has_every_paper_once_and_parses_everywhere(tmp_path):
+    bib = ROOT / "bib" / "survey.bib"
+    lib = read_bib(bib)
+    assert lib.failed_blocks == []
+    keys = [e.key for e in lib.entries]
+    assert len(keys) == 287
+    assert len({k.lower() for k in keys}) == 287
+    _, rows = read_pins(ROOT / "bib" / "keys.csv")
+    assert set(keys) == {k for k, _ in rows}
+    assert len(pybtex_strict(bib).entries) == 287
+    run_bibtex(bib, tmp_path)
+
+
+def test_real_bib_validates_with_biber(tmp_path):
+    tool_or_skip("biber")
+    shutil.copy(ROOT / "bib" / "survey.bib", tmp_path / "refs.bib")
+    out = subprocess.run(["biber", "--tool", "--validate-datamodel", "--output-file", str(tmp_path / "out.bib"),
+                          "refs.bib"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout[-2000:]
+    assert "ERROR" not in out.stdout
+
+
+def test_real_bib_is_what_survey_bib_generates(tmp_path):
+    """The committed file regenerates byte for byte from the committed sources, pins and base."""
+    for name in ("survey.toml",):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "bib", tmp_path / "bib")
+    before = (tmp_path / "bib" / "survey.bib").read_bytes()
+    config = load_config(tmp_path)
+    if not config.metadata.exists() and (ROOT / "bib" / "metadata.json").exists():
+        pytest.skip("metadata cache not copied")
+    result = generate_bib(config, keywords={e.key: _keywords(e) for e in read_bib(config.bib).entries})
+    assert result.entries == 287 and result.new_keys == 0
+    assert (tmp_path / "bib" / "survey.bib").read_bytes() == before
+
+
+def _keywords(entry):
+    kw = entry.fields_dict.get("keywords")
+    return [decode_latex(k.strip()) for k in unbraced(str(kw.value)).split(",")] if kw else []
+
+
+# --- merge -----------------------------------------------------------------------------------
+
+PAPERS = [
+    {"title": "LMEye: An Interactive Perception Network", "abstract": "We present LMEye. Code: https://github.com/a/lmeye"},
+    {"title": "Token Merging for Fast Vision", "abstract": "Merge tokens."},
+    {"title": "Modality Bias in VQA", "abstract": "Bias."},
+]
+
+
+def test_hand_edits_and_hand_added_entries_survive_regeneration(tmp_path):
+    root = make_project(tmp_path, rows=PAPERS)
+    config = load_config(root)
+    generate_bib(config)
+    bib = config.bib
+    text = bib.read_text(encoding="utf-8")
+    # The author: corrects a title, adds an author list, deletes the url, adds an entry.
+    text = text.replace("title = {{LMEye}: An Interactive Perception Network}",
+                        "title = {{LMEye}: An Interactive Perception Network for {LLMs}},\n"
+                        "  author = {Li, Yunxin and Hu, Baotian}")
+    text = text.replace("  url = {https://github.com/a/lmeye},\n", "")
+    text += "\n@article{Smith,\n  title = {A Hand-Added Paper},\n  author = {Smith, Jane},\n  year = {2020}\n}\n"
+    bib.write_text(text, encoding="utf-8")
+    # Meanwhile the corpus changes: an abstract is updated and a paper arrives.
+    rows = [dict(PAPERS[0], abstract="We present LMEye, revised. Code: https://github.com/a/lmeye"), *PAPERS[1:],
+            {"title": "Smith: A Clash With a Hand-Added Key", "abstract": "x"}]
+    write_rows(root, rows)
+    result = generate_bib(config)
+    got = entries_by_title(bib)
+    lmeye = got["LMEye: An Interactive Perception Network for LLMs"]
+    assert lmeye["author"] == "Li, Yunxin and Hu, Baotian"
+    assert "url" not in lmeye
+    assert decode_latex(lmeye["abstract"]) == rows[0]["abstract"]  # untouched field follows the corpus
+    assert got["A Hand-Added Paper"]["_key"] == "Smith"
+    # The new paper's key steers clear of the hand-added one, ignoring case.
+    assert got["Smith: A Clash With a Hand-Added Key"]["_key"] == "smithb"
+    assert result.hand_added_kept == 1 and result.hand_edits_kept == 3 and result.conflicts == 0
+    assert result.entries == 5
+    # Idempotent: a third run changes nothing.
+    once = bib.read_bytes()
+    again = generate_bib(config)
+    assert bib.read_bytes() == once and again.hand_edits_kept == 3 and again.new_keys == 0
+    pybtex_strict(bib)
+
+
+def test_conflicting_change_keeps_the_authors_value_and_reports_it(tmp_path):
+    root = make_project(tmp_path, rows=PAPERS)
+    config = load_config(root)
+    generate_bib(config)
+    bib = config.bib
+    bib.write_text(bib.read_text(encoding="utf-8").replace("abstract = {Bias.}", "abstract = {My own summary.}"),
+                   encoding="utf-8")
+    write_rows(root, [*PAPERS[:2], dict(PAPERS[2], abstract="Bias, revised.")])
+    result = generate_bib(config)
+    assert result.conflicts == 1 and result.details["conflicts"] == ["modality-bias-vqa.abstract"]
+    assert entries_by_title(bib)["Modality Bias in VQA"]["abstract"] == "My own summary."
+
+
+def test_a_broken_hand_edit_stops_without_touching_the_file(tmp_path):
+    root = make_project(tmp_path, rows=PAPERS)
+    config = load_config(root)
+    generate_bib(config)
+    broken = config.bib.read_text(encoding="utf-8").replace("abstract = {Bias.}", "abstract = {Bias.")
+    config.bib.write_text(broken, encoding="utf-8")
+    with pytest.raises(SurveyError) as err:
+        generate_bib(config)
+    assert "survey.bib:" in str(err.value)
+    assert config.bib.read_text(encoding="utf-8") == broken
+
+
+def test_removed_paper_is_dropped_unless_edited(tmp_path):
+    root = make_project(tmp_path, rows=PAPERS)
+    config = load_config(root)
+    generate_bib(config)
+    write_rows(root, PAPERS[:1])
+    result = generate_bib(config)
+    assert result.entries == 1
+
+
+# --- keys, determinism, metadata ------------------------------------------------------------------
+
+def test_keys_stay_put_when_a_new_paper_arrives_ahead(tmp_path):
+    root = make_project(tmp_path, rows=PAPERS)
+    config = load_config(root)
+    generate_bib(config)
+    before = {t: f["_key"] for t, f in entries_by_title(config.bib).items()}
+    write_rows(root, [{"title": "LMEye: A Different Paper With the Same Method Name", "abstract": "new"}, *PAPERS])
+    result = generate_bib(config)
+    after = {t: f["_key"] for t, f in entries_by_title(config.bib).items()}
+    assert all(after[t] == k for t, k in before.items())
+    assert after["LMEye: A Different Paper With the Same Method Name"] == "lmeyeb"
+    assert result.new_keys == 1
+
+
+def test_output_is_deterministic(tmp_path):
+    a = make_project(tmp_path / "a", source=ADVERSARIAL)
+    b = make_project(tmp_path / "b", source=ADVERSARIAL)
+    generate_bib(load_config(a))
+    first = (a / "bib" / "survey.bib").read_bytes()
+    generate_bib(load_config(a))
+    generate_bib(load_config(b))
+    assert (a / "bib" / "survey.bib").read_bytes() == first == (b / "bib" / "survey.bib").read_bytes()
+    assert base_path(a / "bib" / "survey.bib").read_bytes() == first  # no edits: base == file
+
+
+def test_metadata_fills_authors_year_eprint_only_from_found_records(tmp_path):
+    from surveylib.corpus import normalize_title
+
+    root = make_project(tmp_path, rows=PAPERS)
+    meta = {"version": 1, "papers": {
+        normalize_title(PAPERS[0]["title"]): {"status": "found", "authors": ["Yunxin Li", "Jürgen M{\\\"u}ller"],
+                                              "year": 2023, "eprint": "2305.03701", "archive_prefix": "arXiv",
+                                              "primary_class": "cs.CV", "url": "https://arxiv.org/abs/2305.03701"},
+        normalize_title(PAPERS[1]["title"]): {"status": "ambiguous", "authors": ["Wrong Person"], "year": 1999},
+    }}
+    (root / "bib").mkdir()
+    (root / "bib" / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    generate_bib(load_config(root))
+    got = entries_by_title(root / "bib" / "survey.bib")
+    lmeye = got["LMEye: An Interactive Perception Network"]
+    assert decode_latex(lmeye["author"]) == "Yunxin Li and Jürgen M{\\\"u}ller"
+    assert (lmeye["year"], lmeye["eprint"], lmeye["archiveprefix"], lmeye["primaryclass"]) == \
+        ("2023", "2305.03701", "arXiv", "cs.CV")
+    assert lmeye["url"] == "https://github.com/a/lmeye"
+    merging = got["Token Merging for Fast Vision"]
+    assert "author" not in merging and "year" not in merging  # never invented
+    names = pybtex_strict(root / "bib" / "survey.bib").entries["lmeye"].persons["author"]
+    assert len(names) == 2
+
+
+def test_keywords_are_written(tmp_path):
+    root = make_project(tmp_path, rows=PAPERS)
+    generate_bib(load_config(root), keywords={"lmeye": ["Token compression", "R&D_themes"]})
+    lmeye = entries_by_title(root / "bib" / "survey.bib")["LMEye: An Interactive Perception Network"]
+    assert lmeye["keywords"] == "Token compression, R\\&D\\_themes"
+
+
+def test_duplicate_titles_in_a_hand_made_corpus_are_refused(tmp_path):
+    root = make_project(tmp_path, rows=PAPERS)
+    corpus = to_frame([Paper("Same Title", "a"), Paper("same title!", "b")])
+    with pytest.raises(SurveyError):
+        generate_bib(load_config(root), corpus=corpus)
+
+
+def test_cli_help_states_the_rules_and_the_command_runs(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["bib", "--help"])
+    out = capsys.readouterr().out
+    assert "Keys:" in out and "Merge:" in out and "bib/keys.csv" in out
+    assert RULES.splitlines()[0] in out
+    root = make_project(tmp_path, rows=PAPERS)
+    assert main(["bib", "--config", str(root)]) == 0
+    assert "3 entries" in capsys.readouterr().out
+    assert main(["bib", "--config", str(root), "--bib", str(tmp_path / "other.bib")]) == 0
+    assert (tmp_path / "other.bib").exists()
+    assert pd.read_csv(root / "bib" / "keys.csv")["key"].tolist() == ["lmeye", "token-merging-fast", "modality-bias-vqa"]
