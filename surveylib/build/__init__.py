@@ -1,0 +1,198 @@
+"""Assemble the survey: execute the section notebooks, then export one HTML page, a LaTeX
+bundle and a PDF with nbconvert.
+
+Entry point: :func:`build_survey` (``survey build`` on the command line)::
+
+    from surveylib.config import load_config
+    from surveylib.build import build_survey
+    result = build_survey(load_config(), formats=("html", "latex", "pdf"))
+    result.outputs   # {"html": Path("build/survey.html"), "latex": Path("build/latex"), ...}
+
+Every output is written to a temporary place first and moved into ``build/`` only when all
+requested formats succeeded, so a failed build leaves the previous outputs untouched.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..config import Config
+from ..errors import SurveyError
+from ..io import atomic_write_bytes, atomic_write_text, project_lock, replace_tree
+from .outputs import figure, table
+
+__all__ = ["build_survey", "BuildResult", "figure", "table", "FORMATS"]
+
+FORMATS = ("html", "latex", "pdf")
+
+
+@dataclass
+class BuildResult:
+    """What a build did: the files written, which notebooks ran or came from the cache."""
+
+    outputs: dict[str, Path] = field(default_factory=dict)
+    executed: list[str] = field(default_factory=list)
+    cached: list[str] = field(default_factory=list)
+    up_to_date: bool = False
+    seconds: float = 0.0
+    cited: list[str] = field(default_factory=list)
+
+
+def _formats(formats) -> tuple[str, ...]:
+    if isinstance(formats, str):
+        formats = formats.split(",")
+    out = []
+    for f in formats:
+        f = f.strip().lower()
+        if not f:
+            continue
+        if f not in FORMATS:
+            raise SurveyError(f"unknown output format {f!r}", hint=f"choose from {', '.join(FORMATS)}")
+        if f not in out:
+            out.append(f)
+    return tuple(out)
+
+
+def _targets(config: Config, formats) -> dict[str, Path]:
+    names = {"html": "survey.html", "latex": "latex", "pdf": "survey.pdf"}
+    return {f: config.output / names[f] for f in formats}
+
+
+def build_survey(config: Config, formats=("html",), jobs: int = 2, use_cache: bool = True,
+                 progress: Callable[[str], None] | None = print) -> BuildResult:
+    """Build the survey described by ``config`` into ``config.output`` (``build/``).
+
+    ``formats``: any of "html", "latex", "pdf" (a tuple or "html,pdf"). ``jobs``: notebooks
+    executed at once. ``use_cache=False`` re-executes every notebook. ``progress`` receives
+    one line per step (None for silence). Raises SurveyError naming notebook, cell and cause.
+    """
+    from .execute import execute_notebooks, shared_digest
+
+    say = progress or (lambda _msg: None)
+    formats = _formats(formats)
+    started = time.perf_counter()
+    result = BuildResult()
+    targets = _targets(config, formats)
+    with project_lock(config.root):
+        executed = execute_notebooks(config, jobs=jobs, use_cache=use_cache, progress=say)
+        result.executed = [e.rel for e in executed if not e.cached]
+        result.cached = [e.rel for e in executed if e.cached]
+        stamp_file = config.output / ".cache" / "outputs.json"
+        stamp = hashlib.sha256(json.dumps(
+            [[e.key for e in executed], config.title, list(config.authors), config.date,
+             shared_digest(config), _build_code_digest()]).encode()).hexdigest()
+        stamps = _read_json(stamp_file)
+        if use_cache and all(stamps.get(f) == stamp and targets[f].exists() for f in formats):
+            result.outputs, result.up_to_date = targets, True
+            result.seconds = time.perf_counter() - started
+            say(f"up to date: {', '.join(str(p.relative_to(config.root)) for p in targets.values())} "
+                f"({result.seconds:.1f} s)")
+            return result
+        staging = Path(tempfile.mkdtemp(prefix=".stage-", dir=config.output))
+        try:
+            staged = _export(config, executed, formats, staging, say, result)
+            # Everything succeeded: move each output into place (atomically, one by one).
+            for fmt, path in staged.items():
+                target = targets[fmt]
+                if path.is_dir():
+                    replace_tree(path, target)
+                else:
+                    atomic_write_bytes(target, path.read_bytes())
+                result.outputs[fmt] = target
+                stamps[fmt] = stamp
+            atomic_write_text(stamp_file, json.dumps(stamps, indent=1))
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    result.seconds = time.perf_counter() - started
+    for fmt, path in result.outputs.items():
+        say(f"wrote {os.path.relpath(path, config.root)}")
+    say(f"built in {result.seconds:.1f} s")
+    return result
+
+
+def _export(config, executed, formats, staging: Path, say, result: BuildResult) -> dict[str, Path]:
+    from ..citations import load_bib
+    from .assemble import assemble, survey_resources
+    from .exporters import SurveyHTMLExporter, SurveyLatexExporter
+
+    bib = load_bib(config.bib)
+    merged = assemble(executed, config)
+    staged: dict[str, Path] = {}
+    if "html" in formats:
+        say("exporting HTML")
+        body, res = SurveyHTMLExporter().from_notebook_node(merged, resources=survey_resources(config, bib, merged))
+        result.cited = list(res["survey"]["cited"])
+        staged["html"] = staging / "survey.html"
+        staged["html"].write_text(body, encoding="utf-8")
+    if "latex" in formats or "pdf" in formats:
+        say("exporting LaTeX")
+        latex_dir = staging / "latex"
+        latex_dir.mkdir()
+        body, res = SurveyLatexExporter().from_notebook_node(merged, resources=survey_resources(config, bib, merged))
+        result.cited = result.cited or list(res["survey"]["cited"])
+        (latex_dir / "survey.tex").write_text(body, encoding="utf-8")
+        shutil.copyfile(config.bib, latex_dir / "survey.bib")
+        for name, data in res.get("outputs", {}).items():
+            (latex_dir / name).write_bytes(data)
+        if "latex" in formats:
+            staged["latex"] = latex_dir
+        if "pdf" in formats:
+            say("compiling PDF (xelatex, bibtex)")
+            staged["pdf"] = compile_pdf(latex_dir, staging / "pdf")
+    return staged
+
+
+def compile_pdf(latex_dir: Path, work: Path) -> Path:
+    """Compile ``latex_dir/survey.tex`` in a copy at ``work`` (the bundle stays clean) with
+    xelatex and bibtex; return the PDF. Unresolved citations or references are an error."""
+    shutil.copytree(latex_dir, work)
+    tools = ("xelatex", "bibtex")
+    missing = [t for t in tools if not shutil.which(t)]
+    if missing:
+        raise SurveyError(f"{', '.join(missing)} not found", hint="run `make pdf` (it installs TeX Live)")
+    steps = [["xelatex", "-interaction=nonstopmode", "-halt-on-error", "survey.tex"],
+             ["bibtex", "survey"],
+             ["xelatex", "-interaction=nonstopmode", "-halt-on-error", "survey.tex"],
+             ["xelatex", "-interaction=nonstopmode", "-halt-on-error", "survey.tex"]]
+    for cmd in steps:
+        proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, errors="replace")
+        if proc.returncode != 0:
+            log = (work / "survey.log")
+            tail = log.read_text(errors="replace")[-3000:] if log.exists() else proc.stdout[-3000:]
+            raise SurveyError(f"{cmd[0]} failed:\n{tail}", where=str(latex_dir / "survey.tex"),
+                              hint="the LaTeX bundle is kept in the build's staging folder only; fix the cell "
+                                   "or caption that produced the offending LaTeX")
+    log = (work / "survey.log").read_text(errors="replace")
+    for bad in ("Citation `", "Reference `"):
+        if bad in log and "undefined" in log:
+            lines = [ln for ln in log.splitlines() if bad in ln and "undefined" in ln]
+            if lines:
+                raise SurveyError("LaTeX left undefined citations or references: " + "; ".join(lines[:5]),
+                                  where=str(latex_dir / "survey.tex"))
+    return work / "survey.pdf"
+
+
+def _build_code_digest() -> str:
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    files = sorted([*here.rglob("*.py"), *(here.parent / "templates").rglob("*"),
+                    here.parent / "citations.py"])
+    for f in files:
+        if f.is_file():
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}

@@ -1,0 +1,193 @@
+"""Run the section notebooks: nbclient, one fresh kernel each over IPC, cached by content hash.
+
+``execute_notebooks(config, jobs, use_cache, progress)`` returns the executed notebooks in
+``[build] notebooks`` order. A notebook is re-executed only when its cache key changes: the
+hash of its cells (outputs ignored), the surveylib version and code, and the data files a
+notebook can read (corpus sources, .bib, taxonomy, overrides, keys, metadata).
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+
+from .. import __version__
+from ..config import Config
+from ..errors import SurveyError
+from ..io import atomic_write_text
+
+CELL_TIMEOUT = 600  # seconds per cell; a survey notebook should take seconds
+
+
+@dataclass
+class Executed:
+    """One notebook after execution: where it came from, its key, and whether it was cached."""
+
+    path: Path
+    rel: str
+    key: str
+    nb: nbformat.NotebookNode
+    cached: bool
+
+
+def _code_digest() -> str:
+    """A digest of the surveylib modules a notebook can import (not the build machinery)."""
+    pkg = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256(__version__.encode())
+    for file in sorted(pkg.rglob("*.py")):
+        rel = file.relative_to(pkg).as_posix()
+        if rel.startswith(("build/", "cli/")) or rel == "citations.py":
+            continue
+        h.update(rel.encode() + b"\0" + file.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def data_files(config: Config) -> list[Path]:
+    """The data files every notebook may read; a change to any re-executes all notebooks."""
+    try:
+        sources = config.source_files()
+    except SurveyError:
+        sources = []
+    return [*sources, config.bib, config.taxonomy, config.overrides, config.keys, config.metadata]
+
+
+def _data_digest(config: Config) -> str:
+    h = hashlib.sha256()
+    for file in data_files(config):
+        h.update(str(file).encode() + b"\0")
+        h.update(file.read_bytes() if file.is_file() else b"<missing>")
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def notebook_digest(nb: nbformat.NotebookNode) -> str:
+    """A hash of what the author wrote: cell types, sources and metadata, not outputs."""
+    cells = [{"t": c.cell_type, "s": c.source, "m": c.get("metadata", {})} for c in nb.cells]
+    return hashlib.sha256(json.dumps(cells, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def cache_key(nb: nbformat.NotebookNode, shared: str) -> str:
+    return hashlib.sha256((notebook_digest(nb) + shared).encode()).hexdigest()[:20]
+
+
+def shared_digest(config: Config) -> str:
+    """The part of every cache key that does not depend on the notebook."""
+    return hashlib.sha256((_code_digest() + _data_digest(config)).encode()).hexdigest()
+
+
+def _error_location(nb: nbformat.NotebookNode) -> tuple[int, str]:
+    """(1-based cell number, 'Name: value') of the first cell whose outputs hold an error."""
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                return i + 1, f"{out.get('ename')}: {out.get('evalue')}"
+    return 0, "unknown error"
+
+
+async def _run_one(nb, root: Path, rel: str, sockdir: Path, index: int):
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, DeadKernelError
+
+    # IPC sockets in a private 0700 folder: no other local process can connect to the kernel.
+    km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(sockdir / f"k{index}"))
+    client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, kernel_name="python3",
+                            resources={"metadata": {"path": str(root)}})
+    try:
+        await client.async_execute(cwd=str(root))
+    except CellExecutionError as exc:
+        cell, error = _error_location(nb)
+        raise SurveyError(f"a cell raised {error}", where=f"{rel} cell {cell}",
+                          hint="fix the cell (run the notebook in JupyterLab to see the traceback); "
+                               "the previous build outputs are unchanged") from exc
+    except DeadKernelError as exc:
+        raise SurveyError(f"the kernel died: {exc}", where=rel) from None
+    except TimeoutError as exc:
+        raise SurveyError(f"a cell ran longer than {CELL_TIMEOUT} s", where=rel) from exc
+    finally:
+        # nbclient leaves a kernel manager it was given running: shut the kernel down here.
+        if km.has_kernel:
+            try:
+                await km.shutdown_kernel(now=False)
+            except Exception:
+                await km.shutdown_kernel(now=True)
+    return nb
+
+
+def execute_notebooks(config: Config, jobs: int = 2, use_cache: bool = True,
+                      progress: Callable[[str], None] | None = print) -> list[Executed]:
+    """Execute (or take from ``build/.cache``) every notebook of ``config.notebooks``, in order."""
+    say = progress or (lambda _msg: None)
+    cache = config.output / ".cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    if not config.notebooks:
+        raise SurveyError("no notebooks to build", where=str(config.root / "survey.toml"),
+                          hint="list them under [build] notebooks")
+    shared = shared_digest(config)
+    total = len(config.notebooks)
+    results: list[Executed | None] = [None] * total
+    todo: list[tuple[int, Executed]] = []
+    for i, path in enumerate(config.notebooks):
+        rel = os.path.relpath(path, config.root)
+        if not path.is_file():
+            raise SurveyError(f"notebook {rel} does not exist", where=str(config.root / "survey.toml"),
+                              hint="fix [build] notebooks")
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except Exception as exc:
+            raise SurveyError(f"not a readable notebook: {exc}", where=rel) from None
+        key = cache_key(nb, shared)
+        cached = cache / f"{path.stem}-{key}.ipynb"
+        if use_cache and cached.is_file():
+            results[i] = Executed(path, rel, key, nbformat.read(cached, as_version=4), True)
+            say(f"[{i + 1}/{total}] {rel}: cached")
+        else:
+            for cell in nb.cells:  # start from a clean notebook
+                if cell.cell_type == "code":
+                    cell.outputs, cell.execution_count = [], None
+            todo.append((i, Executed(path, rel, key, nb, False)))
+    if todo:
+        asyncio.run(_run_all(config, todo, jobs, total, say))
+        for i, ex in todo:
+            for old in cache.glob(f"{ex.path.stem}-*.ipynb"):
+                old.unlink(missing_ok=True)
+            atomic_write_text(cache / f"{ex.path.stem}-{ex.key}.ipynb", nbformat.writes(ex.nb))
+            results[i] = ex
+    return results  # type: ignore[return-value]
+
+
+async def _run_all(config: Config, todo, jobs: int, total: int, say) -> None:
+    gate = asyncio.Semaphore(max(1, jobs))
+    sockdir = Path(tempfile.mkdtemp(prefix="survey-kernels-"))  # mode 0700
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    async def one(i: int, ex: Executed):
+        async with gate:
+            say(f"[{i + 1}/{total}] {ex.rel}: executing")
+            t0 = loop.time()
+            await _run_one(ex.nb, config.root, ex.rel, sockdir, i)
+            say(f"[{i + 1}/{total}] {ex.rel}: done in {loop.time() - t0:.1f} s")
+
+    tasks = [asyncio.create_task(one(i, ex)) for i, ex in todo]
+    try:
+        # The first failure stops the build; the other kernels are shut down by their clients.
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        for task in tasks:
+            if task.done() and not task.cancelled() and task.exception():
+                raise task.exception()
+    finally:
+        shutil.rmtree(sockdir, ignore_errors=True)
+    say(f"executed {len(todo)} of {total} notebooks in {loop.time() - started:.1f} s")
