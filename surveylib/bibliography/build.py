@@ -25,13 +25,21 @@ never changes, even when new papers arrive; rename a key by editing that file.
 Merge: bib/survey.bib is yours to edit. Each run merges field by field against what it
 generated last time (bib/.survey.base.bib, commit it): a field you changed, added or deleted
 stays as you left it; a field you did not touch follows the corpus; entries you add by hand
-are kept. If both you and the corpus changed a field, yours wins and it is reported."""
+are kept; an entry you delete comes back while its paper is in the sources. If both you and
+the corpus changed a field, yours wins and it is reported."""
 
 
 def base_path(bib: str | Path) -> Path:
     """Where the last generated bibliography (the merge base) is kept, next to the .bib."""
     bib = Path(bib)
     return bib.with_name(f".{bib.stem}.base{bib.suffix}")
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return Path(path).name
 
 
 def _check_unique_titles(corpus: pd.DataFrame) -> None:
@@ -134,10 +142,11 @@ def generate_bib(config, corpus: pd.DataFrame | None = None, keywords: dict | No
         if kept_blocks:
             merged = Library(kept_blocks + list(merged.blocks))
 
+        names = {"base": _shown(base_file, config.root), "keys": _shown(config.keys, config.root)}
         if new_rows:
             write_pins(config.keys, rows + new_rows)
-        atomic_write_text(bib, format_bib(merged))
-        atomic_write_text(base_file, format_bib(ours))
+        atomic_write_text(bib, format_bib(merged, **names))
+        atomic_write_text(base_file, format_bib(ours, **names))
     return BibResult(
         path=bib,
         entries=len(merged.entries),

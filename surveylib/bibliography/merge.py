@@ -12,7 +12,7 @@ as the author left it). For every field of every entry:
 Entries only the author has (not in base, not generated) are kept, after the generated ones.
 A generated entry whose paper has left the corpus is dropped, unless the author edited it.
 An entry the author deleted comes back while its paper is in the corpus (remove the paper
-from the sources to drop it). Values are compared as written (raw text), field names and
+from the sources to drop it). A key renamed in bib/keys.csv carries the entry's edits along. Values are compared as written (raw text), field names and
 entry types ignoring case.
 """
 from __future__ import annotations
@@ -89,13 +89,22 @@ def merge_libraries(base: Library | None, ours: Library, theirs: Library | None)
     report = MergeReport()
     b, t = _by_key(base), _by_key(theirs)
     generated = {e.key.lower() for e in ours.entries}
+    # A key renamed in the pin file: the paper's base entry (same generated title) is under
+    # the old key, and so are the author's edits to it.
+    base_by_title = {_value(_fields(e).get("title")): k for k, e in b.items() if k not in generated}
+    renamed: set[str] = set()
     blocks: list[Entry] = []
     for entry in ours.entries:
         k = entry.key.lower()
+        if k not in b and k not in t:
+            old = base_by_title.get(_value(_fields(entry).get("title")))
+            if old is not None and old not in renamed:
+                renamed.add(old)
+                k = old
         blocks.append(merge_entry(b.get(k), entry, t.get(k), report))
     for entry in ([] if theirs is None else theirs.entries):
         k = entry.key.lower()
-        if k in generated:
+        if k in generated or k in renamed:
             continue
         if k not in b:
             report.hand_added_kept.append(entry.key)
