@@ -6,6 +6,7 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
@@ -97,18 +98,21 @@ class IngestReport:
 
 # --- titles -------------------------------------------------------------------------------
 
-_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _LATEX_CMD = re.compile(r"\\[a-zA-Z]+\s*|\\.")
 
 
 def normalize_title(title: str) -> str:
     """The form titles are matched on: Unicode NFKC, case-folded, accents, punctuation,
     braces and whitespace removed; digits kept ("Llama 2" != "Llama 3")."""
-    text = unicodedata.normalize("NFKD", title)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = _NON_WORD.sub(" ", text)
-    return " ".join(text.split())
+    if title.isascii():
+        # Fast path (most titles): NFKC and accent stripping change nothing in ASCII.
+        text = title.lower()
+    else:
+        text = unicodedata.normalize("NFKD", title)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+        text = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(_WORD.findall(text))
 
 
 # --- urls ---------------------------------------------------------------------------------
@@ -129,7 +133,9 @@ def _trim_url(url: str) -> str:
 def find_urls(text: str) -> list[str]:
     """URLs mentioned in ``text``, in order, trailing punctuation trimmed, each once."""
     seen: list[str] = []
-    for match in _URL.findall(text or ""):
+    if not text or ("://" not in text and "www." not in text.lower()):
+        return seen  # most abstracts: skip the regex scan
+    for match in _URL.findall(text):
         url = _trim_url(match)
         if url.lower().startswith("www."):
             url = "https://" + url
@@ -155,7 +161,8 @@ def _merge_into(kept: Paper, other: Paper, report: IngestReport) -> None:
     kept.provenance.extend(other.provenance)
     if not kept.abstract and other.abstract:
         kept.abstract = other.abstract
-    elif other.abstract and normalize_title(other.abstract) != normalize_title(kept.abstract):
+    elif (other.abstract and other.abstract != kept.abstract
+          and normalize_title(other.abstract) != normalize_title(kept.abstract)):
         report.issues.append(IngestIssue(
             other.provenance[0] if other.provenance else "?",
             f"same title as {kept.provenance[0]} but a different abstract; kept the first",
@@ -182,9 +189,16 @@ def dedupe(papers: list[Paper], report: IngestReport | None = None) -> list[Pape
             _merge_into(by_title[norm], paper, report)
             report.duplicates_merged += 1
         else:
-            by_title[norm] = Paper(**{**paper.__dict__, "provenance": list(paper.provenance),
-                                      "extra": dict(paper.extra)})
+            # A shallow copy (cheaper than Paper(**...)) with its own lists, so the input is untouched.
+            kept = object.__new__(Paper)
+            kept.__dict__.update(paper.__dict__)
+            kept.provenance, kept.extra = list(paper.provenance), dict(paper.extra)
+            kept.authors, kept.categories = list(paper.authors), list(paper.categories)
+            by_title[norm] = kept
     return list(by_title.values())
+
+
+_DIGITS = re.compile(r"\d+")
 
 
 def near_duplicates(titles: list[str], threshold: float = 90.0, max_block: int = 400) -> list[tuple[str, str, float]]:
@@ -199,18 +213,18 @@ def near_duplicates(titles: list[str], threshold: float = 90.0, max_block: int =
         words = n.split()
         blocks[("head", *words[:2])].append(i)
         blocks[("tail", *words[-2:])].append(i)
-        blocks[("nodigits", re.sub(r"\d+", "#", n))].append(i)
+        blocks[("nodigits", _DIGITS.sub("#", n))].append(i)
     found: dict[tuple[int, int], float] = {}
     for block in blocks.values():
         if len(block) < 2 or len(block) > max_block:
             continue
         strings = [norms[i] for i in block]
         scores = cdist(strings, strings, scorer=fuzz.ratio, score_cutoff=threshold)
-        for a in range(len(block)):
-            for b in range(a + 1, len(block)):
-                if scores[a][b] and norms[block[a]] != norms[block[b]]:
-                    pair = (min(block[a], block[b]), max(block[a], block[b]))
-                    found[pair] = float(scores[a][b])
+        # Only the upper triangle's non-zero cells (scores under the cutoff come back as 0).
+        for a, b in zip(*np.nonzero(np.triu(scores, k=1))):
+            i, j = block[a], block[b]
+            if norms[i] != norms[j]:
+                found[(min(i, j), max(i, j))] = float(scores[a, b])
     return [(titles[i], titles[j], s) for (i, j), s in sorted(found.items())]
 
 
