@@ -14,8 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import SurveyError
-from .facts import extract_facts
+from .facts import _claim_candidates, extract_facts
 from .model import Signal, Taxonomy, load_taxonomy
+from .prefilter import Prefilter
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 MAX_SENTENCE = 220
@@ -50,76 +51,112 @@ def _lower(text: str) -> str:
     return low if len(low) == len(text) else "".join(c.lower()[:1] or c for c in text)
 
 
-def _hits(signals: tuple[Signal, ...], text: _Text, title_weight: float):
-    """(score, hits): hits are (contribution, signal, match, in_title) for every matching signal."""
-    score, hits = 0.0, []
-    for sig in signals:
-        m = sig.regex.search(text.ltitle) if text.ltitle else None
-        if m:
-            score += sig.weight * title_weight
-            hits.append((sig.weight * title_weight, sig, m, True))
-        m = sig.regex.search(text.labstract) if text.labstract else None
-        if m:
-            score += sig.weight
-            hits.append((sig.weight, sig, m, False))
-    return score, hits
+class _Compiled:
+    """Every signal of a taxonomy in one list (themes, sub-themes, facet values), with its prefilter."""
+
+    def __init__(self, taxonomy: Taxonomy):
+        self.signals: list[Signal] = []
+        self.groups: dict[tuple, list[int]] = {}  # (kind, name[, value]) -> signal ids
+
+        def add(group, signals):
+            ids = self.groups.setdefault(group, [])
+            for sig in signals:
+                ids.append(len(self.signals))
+                self.signals.append(sig)
+
+        for theme in taxonomy.themes:
+            add(("theme", theme.name), theme.signals)
+            for st in theme.subthemes:
+                add(("sub", theme.name, st.name), st.signals)
+        for name, facet in taxonomy.facets.items():
+            for value, signals in facet.values.items():
+                add(("facet", name, value), signals)
+        self.prefilter = Prefilter([s.pattern for s in self.signals])
+
+
+def _compiled(taxonomy: Taxonomy) -> _Compiled:
+    found = taxonomy.__dict__.get("_compiled")
+    if found is None:
+        found = _Compiled(taxonomy)
+        object.__setattr__(taxonomy, "_compiled", found)  # a cache; the taxonomy itself is unchanged
+    return found
+
+
+def _match_batch(compiled: _Compiled, texts: list[_Text]) -> list[dict[int, list]]:
+    """Per text, signal id -> [(match, in_title)], for every signal found in its title or abstract."""
+    n = len(texts)
+    lowered = [t.ltitle for t in texts] + [t.labstract for t in texts]
+    found: list[dict[int, list]] = [{} for _ in range(n)]
+    for sid, (sig, cand) in enumerate(zip(compiled.signals, compiled.prefilter.candidates(lowered))):
+        search = sig.regex.search
+        for j in (range(2 * n) if cand is None else cand.tolist()):
+            m = search(lowered[j])
+            if m:
+                found[j % n].setdefault(sid, []).append((m, j < n))
+    return found
+
+
+def _score(ids, compiled: _Compiled, hits: dict, title_weight: float):
+    """(score, [(contribution, match, in_title)]) of the signals ``ids`` found in one paper."""
+    score, out = 0.0, []
+    for sid in ids:
+        for m, in_title in hits.get(sid, ()):
+            w = compiled.signals[sid].weight * (title_weight if in_title else 1.0)
+            score += w
+            out.append((w, m, in_title))
+    return score, out
 
 
 def _evidence(hits, text: _Text, limit: int) -> str:
     """The strongest hits, positive first, as ``+3 "phrase" (title)`` or ``+1 "phrase": sentence``."""
-    ordered = sorted(hits, key=lambda h: (-h[0], h[3] is False))
+    ordered = sorted(hits, key=lambda h: (-h[0], not h[2]))
     parts = []
-    for contribution, _sig, m, in_title in ordered[:limit]:
+    for contribution, m, in_title in ordered[:limit]:
         source = text.title if in_title else text.abstract
         phrase = source[m.start():m.end()]
-        where = "(title)" if in_title else f": {text.sentence(m.start())}"
-        parts.append(f'{contribution:+g} "{phrase}" {where}'.replace(" :", ":"))
+        where = " (title)" if in_title else f": {text.sentence(m.start())}"
+        parts.append(f'{contribution:+g} "{phrase}"{where}')
     return " | ".join(parts)
 
 
-def _facet(facet, text: _Text, title_weight: float):
-    scores = {}
-    for value, signals in facet.values.items():
-        score, _ = _hits(signals, text, title_weight)
-        if score > 0:
-            scores[value] = score
-    if facet.multi:
-        found = [v for v in facet.values if v in scores]
-        if found:
-            return found
-        return list(facet.default) if isinstance(facet.default, list) else ([facet.default] if facet.default else [])
-    if scores:
-        return max(scores, key=lambda v: (scores[v], -list(facet.values).index(v)))
-    return facet.default or ""
+def _row(text: _Text, hits: dict, taxonomy: Taxonomy, compiled: _Compiled, claim_patterns=None) -> dict:
+    tw = taxonomy.title_weight
+    row: dict = {}
+    for theme in taxonomy.themes:
+        score, found = _score(compiled.groups[("theme", theme.name)], compiled, hits, tw)
+        positive = score >= theme.threshold
+        sub = ""
+        if positive:
+            sub, best = theme.fallback_subtheme, 0.0
+            for st in theme.subthemes:
+                s, _ = _score(compiled.groups[("sub", theme.name, st.name)], compiled, hits, tw)
+                if s > best:
+                    sub, best = st.name, s
+        row[theme.name] = positive
+        row[f"{theme.name}_score"] = round(score, 3)
+        row[f"{theme.name}_subtheme"] = sub
+        # Near misses keep their evidence too, so an author can see why a paper was left out.
+        row[f"{theme.name}_evidence"] = _evidence(found, text, taxonomy.max_evidence) if found else ""
+    for name, facet in taxonomy.facets.items():
+        scores = {}
+        for value in facet.values:
+            s, _ = _score(compiled.groups[("facet", name, value)], compiled, hits, tw)
+            if s > 0:
+                scores[value] = s
+        if facet.multi:
+            default = facet.default if isinstance(facet.default, list) else ([facet.default] if facet.default else [])
+            row[name] = [v for v in facet.values if v in scores] or list(default)
+        else:
+            row[name] = max(scores, key=scores.get) if scores else (facet.default or "")
+    row.update(extract_facts(text.title, text.abstract, claim_patterns))
+    return row
 
 
 def classify_one(title: str, abstract: str, taxonomy: Taxonomy) -> dict:
     """The classification of one paper as a flat dict (the columns :func:`classify` adds)."""
+    compiled = _compiled(taxonomy)
     text = _Text(title or "", abstract or "")
-    tw = taxonomy.title_weight
-    row: dict = {}
-    for theme in taxonomy.themes:
-        score, hits = _hits(theme.signals, text, tw)
-        positive = score >= theme.threshold
-        row[theme.name] = positive
-        row[f"{theme.name}_score"] = round(score, 3)
-        sub = ""
-        if positive:
-            best, best_score, sub_hits = theme.fallback_subtheme, 0.0, []
-            for st in theme.subthemes:
-                s, h = _hits(st.signals, text, tw)
-                if s > best_score:
-                    best, best_score, sub_hits = st.name, s, h
-            sub = best
-            row[f"{theme.name}_evidence"] = _evidence(hits, text, taxonomy.max_evidence)
-        else:
-            # Near misses keep their evidence too, so an author can see why a paper was left out.
-            row[f"{theme.name}_evidence"] = _evidence(hits, text, taxonomy.max_evidence) if score > 0 else ""
-        row[f"{theme.name}_subtheme"] = sub
-    for name, facet in taxonomy.facets.items():
-        row[name] = _facet(facet, text, tw)
-    row.update(extract_facts(text.title, text.abstract))
-    return row
+    return _row(text, _match_batch(compiled, [text])[0], taxonomy, compiled)
 
 
 def theme_columns(taxonomy: Taxonomy) -> list[str]:
@@ -150,7 +187,11 @@ def classify(papers: pd.DataFrame, taxonomy: Taxonomy | str | Path) -> pd.DataFr
     titles = papers["title"].fillna("").astype(str).tolist()
     abstracts = (papers["abstract"].fillna("").astype(str).tolist() if "abstract" in papers.columns
                  else [""] * len(papers))
-    rows = [classify_one(t, a, taxonomy) for t, a in zip(titles, abstracts)]
+    compiled = _compiled(taxonomy)
+    texts = [_Text(t, a) for t, a in zip(titles, abstracts)]
+    hits = _match_batch(compiled, texts)
+    claim_patterns = _claim_candidates(abstracts)
+    rows = [_row(text, h, taxonomy, compiled, c) for text, h, c in zip(texts, hits, claim_patterns)]
     columns = theme_columns(taxonomy) + list(taxonomy.facets) + FACT_COLUMNS
     added = pd.DataFrame(rows, index=papers.index, columns=columns)
     if not rows:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from ..corpus import code_and_project_url, find_urls
+from .prefilter import Prefilter
 
 _NUM = r"\d+(?:[.,]\d+)*"
 _PCT = rf"{_NUM}\s*(?:%|\\%|percent)"
@@ -46,13 +47,31 @@ _METHOD_WE = re.compile(
     r"\b(?:we|this paper|this work)\s+(?:propose|introduce|present)s?\s+([A-Z][\w.+-]*[A-Z0-9][\w.+-]*)\b")
 
 
-def extract_claims(text: str) -> list[dict]:
-    """Numeric claims in ``text`` as ``{kind, text, start, end}``, in reading order, spans not overlapping."""
-    if not text or not any(ch.isdigit() for ch in text):
+_DIGIT = re.compile(r"\d")
+_PREFILTER = None
+
+
+def _claim_candidates(texts: list[str]) -> list[list[int]]:
+    """Per text, the claim patterns whose required words it holds (see :mod:`.prefilter`)."""
+    global _PREFILTER
+    if _PREFILTER is None:
+        _PREFILTER = Prefilter([regex.pattern for _, regex in _CLAIMS])
+    per_text: list[list[int]] = [[] for _ in texts]
+    for k, cand in enumerate(_PREFILTER.candidates([t.lower() for t in texts])):
+        for i in (range(len(texts)) if cand is None else cand.tolist()):
+            per_text[i].append(k)
+    return per_text
+
+
+def extract_claims(text: str, patterns: list[int] | None = None) -> list[dict]:
+    """Numeric claims in ``text`` as ``{kind, text, start, end}``, in reading order, spans not overlapping.
+    ``patterns``: indices of the claim patterns to try (default: all)."""
+    if not text or not _DIGIT.search(text):
         return []
     taken: list[tuple[int, int]] = []
     found = []
-    for kind, regex in _CLAIMS:
+    for k in (range(len(_CLAIMS)) if patterns is None else patterns):
+        kind, regex = _CLAIMS[k]
         for m in regex.finditer(text):
             s, e = m.span()
             if any(s < te and ts < e for ts, te in taken):
@@ -76,11 +95,11 @@ def method_name(title: str, abstract: str) -> tuple[str, str]:
     return "", ""
 
 
-def extract_facts(title: str, abstract: str) -> dict:
+def extract_facts(title: str, abstract: str, claim_patterns: list[int] | None = None) -> dict:
     """Method name, code link and numeric claims of one paper, each with its source span."""
     method, method_source = method_name(title, abstract)
-    code_url, _ = code_and_project_url(find_urls(abstract))
-    claims = extract_claims(abstract)
+    code_url, _ = code_and_project_url(find_urls(abstract)) if "://" in abstract or "www." in abstract else (None, None)
+    claims = extract_claims(abstract, claim_patterns)
     reductions = [c["text"] for c in claims if c["kind"] in _REDUCTION_KINDS]
     speedups = [c["text"] for c in claims if c["kind"] == "speedup"]
     return {

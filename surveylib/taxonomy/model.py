@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import SurveyError
+from .prefilter import uppercase_literals
 
 _SIGNAL_KEYS = {"pattern", "weight", "label"}
 _THEME_KEYS = {"label", "description", "threshold", "fallback_subtheme", "signals", "subthemes"}
@@ -115,6 +116,14 @@ def _compile(pattern: str, where: str) -> re.Pattern:
             from None
 
 
+def _valid(pattern: str) -> bool:
+    try:
+        re.compile(pattern)
+        return True
+    except re.error:
+        return False
+
+
 def _signals(raw, where: str) -> tuple[Signal, ...]:
     if raw is None:
         return ()
@@ -140,7 +149,11 @@ def _signals(raw, where: str) -> tuple[Signal, ...]:
             raise SurveyError(f"signal {item!r} is neither a pattern nor a table", where=here)
         if not pattern.strip():
             raise SurveyError("empty pattern", where=here)
-        out.append(Signal(pattern, float(weight), _compile(pattern.lower(), here)))
+        upper = uppercase_literals(pattern) if _valid(pattern) else []
+        if upper:
+            raise SurveyError(f"pattern {pattern!r} has upper-case letters {''.join(upper)!r}; it is matched on "
+                              "lower-cased text, so they never match", where=here, hint="write patterns in lower case")
+        out.append(Signal(pattern, float(weight), _compile(pattern, here)))
     return tuple(out)
 
 
