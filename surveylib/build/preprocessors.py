@@ -159,11 +159,28 @@ class CitationPreprocessor(Preprocessor):
         for mime, markup in self._MARKUP.items():
             if mime not in data:
                 continue
-            if mime == shown:
+            if mime == shown and mime == "text/html" and self.to == "latex":
+                data["text/latex"] = self._html_to_latex(data.pop(mime))
+            elif mime == shown:
                 data[mime] = self._resolve(data[mime], markup=markup)
             else:
                 for cite in find_citations(data[mime]):
                     self._check(cite)
+
+    def _html_to_latex(self, text: str) -> str:
+        """HTML output as LaTeX through pandoc; citations pass through as placeholders
+        (pandoc's HTML reader would escape a raw \\cite)."""
+        from nbconvert.utils.pandoc import pandoc
+
+        held: list[str] = []
+
+        def hold(cite: Citation) -> str:
+            held.append(self._render_latex(cite))
+            return f"SURVEYCITE{len(held) - 1:05d}Z"
+
+        text = replace_citations(text, lambda c: (self._check(c), hold(c))[1])
+        latex = pandoc(text, "html", "latex")
+        return re.sub(r"SURVEYCITE(\d{5})Z", lambda m: held[int(m.group(1))], latex)
 
     # -- one citation --------------------------------------------------------------------
     def _resolve(self, text: str, markup: str) -> str:
@@ -216,7 +233,7 @@ class CitationPreprocessor(Preprocessor):
     def _render_latex(self, cite: Citation) -> str:
         if len(cite.items) == 1 and cite.items[0].key in self._labels:
             key = cite.items[0].key
-            return f"{self._labels[key]['name']}~\\ref{{{key}}}"
+            return f"\\surveyref{{{self._labels[key]['name']}}}{{{key}}}"
         for item in cite.items:
             self._anchor(item.key)
         keys = ",".join(i.key for i in cite.items if i.key not in self._labels)
