@@ -209,18 +209,19 @@ def test_real_bib_validates_with_biber(tmp_path):
     assert "ERROR" not in out.stdout
 
 
-def test_real_bib_is_what_survey_bib_generates(tmp_path):
-    """The committed file regenerates byte for byte from the committed sources, pins and base."""
-    for name in ("survey.toml",):
-        shutil.copy(ROOT / name, tmp_path / name)
+def test_real_project_regenerates_byte_identically(tmp_path):
+    """Regenerating the real project (sources, pins, base, metadata) twice gives the same bytes,
+    every paper already has a pinned key, and no field is in conflict."""
+    shutil.copy(ROOT / "survey.toml", tmp_path / "survey.toml")
     shutil.copytree(ROOT / "bib", tmp_path / "bib")
-    before = (tmp_path / "bib" / "survey.bib").read_bytes()
     config = load_config(tmp_path)
-    if not config.metadata.exists() and (ROOT / "bib" / "metadata.json").exists():
-        pytest.skip("metadata cache not copied")
-    result = generate_bib(config, keywords={e.key: _keywords(e) for e in read_bib(config.bib).entries})
-    assert result.entries == 287 and result.new_keys == 0
-    assert (tmp_path / "bib" / "survey.bib").read_bytes() == before
+    keywords = {e.key: _keywords(e) for e in read_bib(config.bib).entries}
+    first = generate_bib(config, keywords=keywords)
+    once = config.bib.read_bytes()
+    second = generate_bib(config, keywords=keywords)
+    assert config.bib.read_bytes() == once
+    assert first.entries == second.entries == 287
+    assert first.new_keys == 0 and first.conflicts == 0 and second.hand_edits_kept == first.hand_edits_kept
 
 
 def _keywords(entry):
@@ -392,6 +393,27 @@ def test_metadata_fills_authors_year_eprint_only_from_found_records(tmp_path):
     assert "author" not in merging and "year" not in merging  # never invented
     names = pybtex_strict(root / "bib" / "survey.bib").entries["lmeye"].persons["author"]
     assert len(names) == 2
+
+
+def test_a_bib_source_keeps_its_type_authors_year_doi_and_eprint(tmp_path):
+    root = make_project(tmp_path, rows=[])
+    (root / "sources" / "papers.jsonl").unlink()
+    shutil.copy(FIXTURES / "bib_source.bib", root / "sources" / "refs.bib")
+    text = (root / "survey.toml").read_text(encoding="utf-8").replace("sources/papers.jsonl", "sources/refs.bib")
+    (root / "survey.toml").write_text(text, encoding="utf-8")
+    generate_bib(load_config(root))
+    bib = root / "bib" / "survey.bib"
+    lib = read_bib(bib)
+    types = {e.key: e.entry_type for e in lib.entries}
+    assert types == {"sparse-tokens-vision": "article", "llava-tiny": "misc"}
+    got = entries_by_title(bib)
+    sparse = got["Sparse Tokens for Vision Transformers"]
+    assert decode_latex(sparse["author"]) == "Müller, Hans and Doe, Jane"
+    assert (sparse["year"], sparse["doi"]) == ("2021", "10.1000/xyz_123")
+    tiny = got["LLaVA-Tiny: A Small Model"]
+    assert (tiny["eprint"], tiny["archiveprefix"], tiny["primaryclass"]) == ("2401.01234", "arXiv", "cs.CV")
+    assert pybtex_strict(bib).entries["sparse-tokens-vision"].persons["author"][0].last_names == ["Müller"]
+    run_bibtex(bib, tmp_path)
 
 
 def test_keywords_are_written(tmp_path):

@@ -149,10 +149,11 @@ def encode_title(title: str) -> str:
 
 
 def encode_name(name: str) -> str:
-    """One person or organisation for the author field; a name BibTeX would split
-    (a comma, or the word 'and') is braced whole."""
+    """One person or organisation for the author field. ``First Last`` and ``Last, First``
+    (``von Last, Jr, First``) pass as they are; a name BibTeX would misread (the word 'and',
+    more than two commas) is braced whole."""
     enc = encode_text(name)
-    if "," in name or re.search(r"\band\b", name, re.IGNORECASE):
+    if name.count(",") > 2 or re.search(r"\band\b", name, re.IGNORECASE):
         enc = "{" + enc + "}"
     return enc
 
