@@ -91,6 +91,8 @@ def run_bibtex(bib: Path, tmp: Path) -> str:
     assert "error message" not in log, log
     second = subprocess.run(latex, cwd=work, capture_output=True, text=True, errors="replace", timeout=120)
     assert second.returncode == 0, second.stdout[-3000:]
+    items = (work / "doc.bbl").read_text(encoding="utf-8").count("\\bibitem")
+    assert items == len(read_bib(bib).entries)  # every entry reached the bibliography
     return log
 
 
@@ -133,6 +135,18 @@ def test_any_text_round_trips(text):
     for encoded in (encode_text(text), encode_title(text)):
         assert decode_latex(encoded) == text
         assert encoded.count("{") == encoded.count("}")
+
+
+def test_naive_writing_of_an_unbalanced_abstract_breaks_the_file(tmp_path):
+    """The control for the round-trip tests: without escaping, the real corpus's stray brace
+    ruins the entry for bibtexparser and for BibTeX."""
+    naive = "@misc{a,\n  abstract = {(iii) Multimodal reasoning} resumes.}\n}\n\n@misc{b,\n  title = {B}\n}\n"
+    original = "(iii) Multimodal reasoning} resumes."
+    lib = parse_bib_text(naive)
+    read_back = unbraced(str(lib.entries_dict["a"].fields_dict["abstract"].value))
+    assert read_back != original and len(lib.comments) == 1  # value cut short, a stray "}" left over
+    escaped = "@misc{a,\n  abstract = {" + encode_text("(iii) Multimodal reasoning} resumes.") + "}\n}\n"
+    assert [e.key for e in parse_bib_text(escaped).entries] == ["a"]
 
 
 def test_titles_protect_acronyms_and_mixed_case_names():
