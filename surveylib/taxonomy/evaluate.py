@@ -109,7 +109,7 @@ def score_theme(theme: str, predicted: list[bool], actual: list[bool]) -> ThemeS
     precision = _ratio(tp, tp + fp, 1.0 if nothing else 0.0)
     recall = _ratio(tp, tp + fn, 1.0 if nothing else 0.0)
     f1 = 1.0 if nothing else _ratio(2 * tp, 2 * tp + fp + fn, 0.0)
-    return ThemeScore(theme, tp, fp, fn, tn, round(precision, 4), round(recall, 4), round(f1, 4))
+    return ThemeScore(theme, tp, fp, fn, tn, precision, recall, f1)
 
 
 def _align(predictions: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
@@ -151,7 +151,7 @@ def evaluate(predictions: pd.DataFrame, labels: pd.DataFrame, themes: list[str] 
                                "title": str(labels["title"].iloc[i]),
                                "score": float(row.get(f"{theme}_score", 0.0)),
                                "evidence": str(row.get(f"{theme}_evidence", "") or "")})
-    macro = round(sum(s.f1 for s in scores) / len(scores), 4)
+    macro = sum(s.f1 for s in scores) / len(scores)
     facets = {}
     if "contribution" in labels.columns and "contribution" in pred.columns:
         facets["contribution accuracy"] = round(float((labels["contribution"] == pred["contribution"]).mean()), 4)

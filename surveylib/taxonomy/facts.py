@@ -20,6 +20,7 @@ _TIMES = r"(?:x|×|\\times|times)"
 
 # (kind, pattern) in priority order: the first kind that claims a span keeps it.
 _CLAIMS: list[tuple[str, re.Pattern]] = [(k, re.compile(p, re.IGNORECASE)) for k, p in [
+    ("tokens", rf"\b{_TOK}\s+(?:\w+\s+){{0,2}}?from\s+{_NUM}\s+(?:\w+\s+)?(?:to|into|down to)\s+(?:only\s+|just\s+)?{_NUM}"),
     ("tokens", rf"\bfrom\s+{_NUM}\s+(?:\w+\s+){{0,2}}?to\s+(?:only\s+|just\s+)?{_NUM}\s+{_TOK}"),
     ("tokens", rf"\b{_NUM}\s+{_TOK}\s*(?:to|→|->|down to|into)\s+(?:only\s+|just\s+)?{_NUM}(?:\s+{_TOK})?"),
     ("tokens", rf"\b(?:{_RANGE}|{_PCT})\s+(?:of\s+)?(?:the\s+)?(?:\w+\s+)?{_TOK}"),

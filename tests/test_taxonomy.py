@@ -1,0 +1,260 @@
+"""Taxonomy: the file, the classifier and its evidence, facts, overrides, evaluation, the commands."""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from surveylib.cli import main
+from surveylib.config import load_config
+from surveylib.errors import SurveyError
+from surveylib.taxonomy import (apply_overrides, classify, corpus_keywords, corpus_taxonomy, evaluate,
+                                extract_claims, load_taxonomy, read_labels, read_overrides)
+from surveylib.taxonomy.classify import _compiled, _match_batch, _Text
+
+ROOT = Path(__file__).resolve().parents[1]
+FIX = Path(__file__).parent / "fixtures"
+TAXONOMY = ROOT / "bib" / "taxonomy.toml"
+THEMES = ["token_compression", "modality_bias", "unified_generation"]
+
+
+@pytest.fixture(scope="module")
+def taxonomy():
+    return load_taxonomy(TAXONOMY)
+
+
+@pytest.fixture(scope="module")
+def papers():
+    return pd.read_json(FIX / "tax_papers.jsonl", lines=True).set_index("id")
+
+
+@pytest.fixture(scope="module")
+def result(papers, taxonomy):
+    return classify(papers, taxonomy)
+
+
+# --- the file ------------------------------------------------------------------------------
+
+def test_shipped_file_has_the_three_themes_with_subthemes(taxonomy):
+    assert taxonomy.names == THEMES
+    for theme in taxonomy.themes:
+        assert theme.description and len(theme.subthemes) >= 5
+
+
+def test_a_theme_added_to_the_file_works_without_code(tmp_path, papers):
+    extra = """
+[themes.efficiency_claims]
+label = "Efficiency claims"
+threshold = 2
+fallback_subtheme = "general"
+signals = [{ pattern = '\\bspeed-?up', weight = 2 }, 'flops']
+[[themes.efficiency_claims.subthemes]]
+name = "compute"
+signals = ['flops']
+"""
+    path = tmp_path / "taxonomy.toml"
+    path.write_text(TAXONOMY.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    tax = load_taxonomy(path)
+    assert tax.names == THEMES + ["efficiency_claims"]
+    out = classify(papers, tax)
+    assert bool(out.loc["p1", "efficiency_claims"]) is True
+    assert out.loc["p1", "efficiency_claims_subtheme"] == "compute"
+    assert '"speedup"' in out.loc["p1", "efficiency_claims_evidence"]
+    assert not out.loc[["p2", "p3", "p4", "p5"], "efficiency_claims"].any()
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("", "no themes"),
+    ("[themes.x]\nsignals = ['(unclosed']\n", "not a valid regular expression"),
+    ("[themes.x]\nsignals = ['Token']\n", "upper-case"),
+    ("[themes.x]\nsignals = [{ pattern = 'a', weight = -1 }]\n", "no signal with a positive weight"),
+    ("[themes.x]\nsignals = ['abc']\nthreshhold = 2\n", "unknown field"),
+    ("[themes.x\n", "not valid TOML"),
+])
+def test_a_bad_file_names_the_file_and_the_problem(tmp_path, text, problem):
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SurveyError) as err:
+        load_taxonomy(path)
+    assert problem in str(err.value) and str(path) in str(err.value)
+
+
+# --- the classifier --------------------------------------------------------------------------
+
+def test_each_paper_lands_in_its_theme(result):
+    assert result["token_compression"].tolist() == [True, False, False, False, False]
+    assert result["modality_bias"].tolist() == [False, True, False, False, False]
+    assert result["unified_generation"].tolist() == [False, False, True, False, False]
+
+
+def test_positives_have_subtheme_evidence_and_facets(result):
+    assert result.loc["p1", "token_compression_subtheme"] == "attention-based pruning"
+    assert result.loc["p2", "modality_bias_subtheme"] == "language priors / text dominance"
+    assert result.loc["p3", "unified_generation_subtheme"] == "autoregressive over discrete tokens"
+    for theme in THEMES:
+        for _, row in result[result[theme]].iterrows():
+            assert row[f"{theme}_subtheme"] and row[f"{theme}_evidence"]
+            assert row["modalities"] and row["contribution"]
+    assert "token pruning" in result.loc["p1", "token_compression_evidence"]
+    assert result.loc["p2", "contribution"] == "benchmark"
+    assert result.loc["p1", "modalities"] == ["image"]
+
+
+def test_input_columns_and_index_are_kept(papers, result):
+    assert list(result.index) == list(papers.index)
+    assert result.loc["p2", "title"] == papers.loc["p2", "title"]
+
+
+def test_facts_carry_their_spans(result, papers):
+    row = result.loc["p1"]
+    assert row["method"] == "SqueezeVis"
+    assert row["code_url"] == "https://github.com/example/squeezevis"
+    kinds = {c["kind"]: c["text"] for c in row["claims"]}
+    assert kinds["tokens"] == "visual tokens from 576 to 64" or "576 to 64" in kinds["tokens"]
+    assert "3.1x speedup" in kinds["speedup"]
+    assert "70%" in kinds["flops"]
+    assert "95% of the original performance" in kinds["retention"]
+    for claim in row["claims"]:
+        assert papers.loc["p1", "abstract"][claim["start"]:claim["end"]].strip() == claim["text"]
+    assert "576 to 64" in row["claimed_reduction"] and "3.1x" in row["claimed_speedup"]
+
+
+def test_claims_need_numbers():
+    assert extract_claims("We prune many visual tokens and are much faster.") == []
+
+
+def test_prefilter_finds_exactly_what_plain_regex_search_finds(taxonomy, papers):
+    compiled = _compiled(taxonomy)
+    texts = [_Text(t, a) for t, a in zip(papers["title"], papers["abstract"])]
+    fast = _match_batch(compiled, texts)
+    for text, hits in zip(texts, fast):
+        for sid, sig in enumerate(compiled.signals):
+            expect = [bool(sig.regex.search(text.ltitle)), bool(sig.regex.search(text.labstract))]
+            got = [any(t for _, t in hits.get(sid, [])), any(not t for _, t in hits.get(sid, []))]
+            assert got == expect, sig.pattern
+
+
+# --- the classify command: unicode, empty and very long abstracts -----------------------------
+
+def test_classify_command_handles_unicode_empty_and_long_abstracts(tmp_path, capsys):
+    src = tmp_path / "in.jsonl"
+    lines = (FIX / "tax_papers.jsonl").read_text(encoding="utf-8").splitlines()
+    long_abstract = ("Multimodal models process many visual tokens. " * 5000) + "We prune redundant visual tokens."
+    lines.append(json.dumps({"id": "p6", "title": "Long", "abstract": long_abstract}, ensure_ascii=False))
+    lines.append(json.dumps({"id": "p7", "title": "Missing abstract field"}))
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    assert main(["classify", str(src), "-o", str(out), "--taxonomy", str(TAXONOMY)]) == 0
+    with out.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["id"] for r in rows] == ["p1", "p2", "p3", "p4", "p5", "p6", "p7"]
+    assert rows[3]["title"] == "Ünïcödé Title with No Abstract — ✓"
+    for r in (rows[3], rows[6]):
+        assert all(r[t] == "False" and r[f"{t}_evidence"] == "" for t in THEMES)
+    assert rows[5]["token_compression"] == "True"
+    assert len(rows[5]["token_compression_evidence"]) < 2000  # evidence is shortened, never the whole text
+    assert "日本語" in rows[1]["abstract"]
+    assert {"modalities", "contribution", "method", "code_url", "claims", "claimed_reduction",
+            "claimed_speedup"} <= set(rows[0])
+    assert json.loads(rows[0]["claims"])[0]["kind"]
+
+
+def test_classify_command_names_a_bad_line(tmp_path, capsys):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"title": "ok", "abstract": ""}\n{not json\n', encoding="utf-8")
+    assert main(["classify", str(src), "-o", str(tmp_path / "o.csv"), "--taxonomy", str(TAXONOMY)]) == 1
+    assert f"{src}:2" in capsys.readouterr().err
+
+
+# --- overrides ------------------------------------------------------------------------------
+
+@pytest.fixture()
+def project(tmp_path):
+    shutil.copy(FIX / "tax_papers.jsonl", tmp_path / "papers.jsonl")
+    (tmp_path / "bib").mkdir()
+    shutil.copy(TAXONOMY, tmp_path / "bib" / "taxonomy.toml")
+    (tmp_path / "survey.toml").write_text('[corpus]\nsources = ["papers.jsonl"]\n', encoding="utf-8")
+    return tmp_path
+
+
+def test_an_override_wins_in_the_corpus_taxonomy(project):
+    config = load_config(project)
+    before = corpus_taxonomy(config)
+    key = before.index[before["token_compression"]][0]
+    other = before.index[~before["modality_bias"] & ~before["token_compression"]][0]
+    (project / "bib" / "overrides.csv").write_text(
+        "key,theme,value,note\n"
+        f"{key},token_compression,false,pruning is only an ablation here\n"
+        f"{other},modality_bias,true,studies text dominance in section 4\n", encoding="utf-8")
+    after = corpus_taxonomy(config)
+    assert bool(after.loc[key, "token_compression"]) is False
+    assert after.loc[key, "token_compression_evidence"] == "override: pruning is only an ablation here"
+    assert after.loc[key, "token_compression_subtheme"] == ""
+    assert bool(after.loc[other, "modality_bias"]) is True
+    assert after.loc[other, "modality_bias_subtheme"]  # a forced positive still gets a sub-theme
+    assert "modality_bias" in corpus_keywords(config)[other]
+    assert "token_compression" not in corpus_keywords(config)[key]
+
+
+@pytest.mark.parametrize("row, problem", [
+    ("nosuchkey,token_compression,true,x", "unknown citation key"),
+    ("{key},no_theme,true,x", "unknown theme"),
+    ("{key},token_compression,maybe,x", "neither true/false nor a sub-theme"),
+])
+def test_a_bad_override_names_its_csv_line(project, row, problem):
+    config = load_config(project)
+    frame = corpus_taxonomy(config)
+    path = project / "bib" / "overrides.csv"
+    path.write_text("key,theme,value,note\n\n" + row.format(key=frame.index[0]) + "\n", encoding="utf-8")
+    with pytest.raises(SurveyError) as err:
+        apply_overrides(frame, read_overrides(path), load_taxonomy(config.taxonomy))
+    assert problem in str(err.value) and f"{path}:3" in str(err.value)
+
+
+def test_an_override_can_name_a_subtheme(result, taxonomy, tmp_path):
+    path = tmp_path / "o.csv"
+    path.write_text("key,theme,value,note\np5,token_compression,KV-cache compression,checked the paper\n",
+                    encoding="utf-8")
+    out = apply_overrides(result, read_overrides(path), taxonomy)
+    assert bool(out.loc["p5", "token_compression"]) is True
+    assert out.loc["p5", "token_compression_subtheme"] == "KV-cache compression"
+    assert bool(result.loc["p5", "token_compression"]) is False  # the input is not changed
+
+
+# --- evaluation -----------------------------------------------------------------------------
+
+def test_eval_figures_on_a_hand_made_label_file():
+    # By construction (tax_mini.toml matches the bare words): alpha TP 2, FP 1, FN 1 -> P = R = F1 = 2/3;
+    # beta TP 1, FP 1, FN 1 -> P = R = F1 = 1/2; macro-F1 = (2/3 + 1/2) / 2 = 0.5833.
+    labels = read_labels(FIX / "tax_labels.jsonl")
+    report = evaluate(classify(labels, FIX / "tax_mini.toml"), labels)
+    scores = {t.theme: t for t in report.themes}
+    assert (scores["alpha"].tp, scores["alpha"].fp, scores["alpha"].fn, scores["alpha"].tn) == (2, 1, 1, 2)
+    assert scores["alpha"].precision == pytest.approx(2 / 3) and scores["alpha"].f1 == pytest.approx(2 / 3)
+    assert (scores["beta"].tp, scores["beta"].fp, scores["beta"].fn) == (1, 1, 1)
+    assert scores["beta"].recall == pytest.approx(0.5)
+    assert report.macro_f1 == pytest.approx(7 / 12)
+    wrong = {(e["theme"], e["kind"], e["title"]) for e in report.errors}
+    assert wrong == {("alpha", "false negative", "Paper three"), ("alpha", "false positive", "Paper five"),
+                     ("beta", "false positive", "Paper two"), ("beta", "false negative", "Paper four")}
+    fp = next(e for e in report.errors if e["title"] == "Paper five")
+    assert '"Alpha"' in fp["evidence"]
+
+
+def test_eval_command_text_and_json(capsys):
+    assert main(["eval", str(FIX / "tax_labels.jsonl"), "--taxonomy", str(FIX / "tax_mini.toml")]) == 0
+    text = capsys.readouterr().out
+    assert "macro-F1 0.583" in text and "Paper five" in text
+    assert main(["eval", str(FIX / "tax_labels.jsonl"), "--taxonomy", str(FIX / "tax_mini.toml"), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["macro_f1"] == pytest.approx(7 / 12) and len(data["errors"]) == 4
+
+
+def test_f1_when_a_theme_has_no_positives_and_none_predicted():
+    labels = pd.DataFrame({"title": ["a", "b"], "abstract": ["", ""], "alpha": [False, False]})
+    report = evaluate(classify(labels, FIX / "tax_mini.toml"), labels)
+    assert report.themes[0].f1 == 1.0 and report.themes[0].tp == 0
