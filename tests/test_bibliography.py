@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -130,11 +131,18 @@ def test_text_round_trips_and_is_balanced(text):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("ab AZ{}\\%&$#_~^@\n\"'`=.uvcL0123:ü多")), max_size=40))
+@given(st.text(alphabet=st.sampled_from(list("ab AZ{}\\%&$#_~^@\n\r\t\u3000\"'`=.uvcL0123:ü多")), max_size=40))
 def test_any_text_round_trips(text):
     for encoded in (encode_text(text), encode_title(text)):
         assert decode_latex(encoded) == text
         assert encoded.count("{") == encoded.count("}")
+        assert not re.search(r"\n\s*@", encoded)
+    bib = "@misc{k,\n  title = {" + encode_title(text) + "},\n  abstract = {" + encode_text(text) + "}\n}\n"
+    lib = parse_bib_text(bib)
+    assert lib.failed_blocks == [] and len(lib.entries) == 1
+    fields = lib.entries[0].fields_dict
+    assert decode_latex(unbraced(fields["title"].value)) == text
+    assert decode_latex(fields["abstract"].value[1:-1]) == text
 
 
 def test_naive_writing_of_an_unbalanced_abstract_breaks_the_file(tmp_path):

@@ -49,7 +49,7 @@ _DECODE = re.compile(
     r"|(?P<brace>[{}])"
 )
 _COMMAND_CHAR = {v: k for k, v in _TEXT_COMMANDS.items()}
-_LINE_START_AT = re.compile(r"(\n[ \t]*)@")
+_LINE_START_AT = re.compile(r"(\n\s*)@")
 
 
 def _encode_match(m: re.Match) -> str:
