@@ -315,6 +315,18 @@ def test_hand_edits_and_hand_added_entries_survive_regeneration(tmp_path):
     pybtex_strict(bib)
 
 
+def test_rewrapping_a_field_is_not_an_edit(tmp_path):
+    root = make_project(tmp_path, rows=PAPERS)
+    config = load_config(root)
+    generate_bib(config)
+    text = config.bib.read_text(encoding="utf-8").replace("abstract = {Merge tokens.}", "abstract = {Merge\n    tokens.}")
+    config.bib.write_text(text, encoding="utf-8")
+    write_rows(root, [*PAPERS[:1], dict(PAPERS[1], abstract="Merge tokens, revised."), PAPERS[2]])
+    result = generate_bib(config)
+    assert result.hand_edits_kept == 0 and result.conflicts == 0
+    assert entries_by_title(config.bib)["Token Merging for Fast Vision"]["abstract"] == "Merge tokens, revised."
+
+
 def test_conflicting_change_keeps_the_authors_value_and_reports_it(tmp_path):
     root = make_project(tmp_path, rows=PAPERS)
     config = load_config(root)

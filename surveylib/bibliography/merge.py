@@ -12,7 +12,8 @@ as the author left it). For every field of every entry:
 Entries only the author has (not in base, not generated) are kept, after the generated ones.
 A generated entry whose paper has left the corpus is dropped, unless the author edited it.
 An entry the author deleted comes back while its paper is in the corpus (remove the paper
-from the sources to drop it). A key renamed in bib/keys.csv carries the entry's edits along. Values are compared as written (raw text), field names and
+from the sources to drop it). A key renamed in bib/keys.csv carries the entry's edits along.
+Whitespace is not compared (an editor that re-wraps a field has not edited it). Values are compared as written (raw text), field names and
 entry types ignoring case.
 """
 from __future__ import annotations
@@ -39,7 +40,8 @@ def _fields(entry: Entry | None) -> dict[str, Field]:
 
 
 def _value(f: Field | None):
-    return None if f is None else str(f.value)
+    # BibTeX reads any run of whitespace as one space: a reflowed field is not an edit.
+    return None if f is None else " ".join(str(f.value).split())
 
 
 def _by_key(library: Library | None) -> dict[str, Entry]:
