@@ -134,6 +134,7 @@ ADVERSARIAL_TEXTS = [
     "already 37.2\\% and \\& and \\_", "\\textbackslash{} literally", "{\\%}", "Über Straße", "多模态大模型",
     "Quote \" and comma, and semicolon;", "back\\{slash brace\\}", "\\\\ double", "%% comment-like",
     "line1\n% line starting with percent", "{@}", "\\'", "\\\"{", "{\\\"u",
+    "en -- dash --- and ``quotes'' ?`!` ,, << >>",
 ]
 
 

@@ -50,6 +50,9 @@ _DECODE = re.compile(
 )
 _COMMAND_CHAR = {v: k for k, v in _TEXT_COMMANDS.items()}
 _LINE_START_AT = re.compile(r"(\n\s*)@")
+# TeX ligatures that change the text (-- is an en dash, `` a quote, ?` an inverted ?): an
+# empty group between the two characters keeps them as typed.
+_LIGATURE = re.compile(r"(?<=-)(?=-)|(?<=`)(?=`)|(?<=')(?=')|(?<=[?!])(?=`)|(?<=,)(?=,)|(?<=<)(?=<)|(?<=>)(?=>)")
 
 
 def _encode_match(m: re.Match) -> str:
@@ -68,7 +71,7 @@ def encode_text(text: str) -> str:
 
     The result has balanced braces whatever ``text`` holds, and never starts a line with ``@``.
     """
-    out = _ENCODE.sub(_encode_match, text)
+    out = _LIGATURE.sub("{}", _ENCODE.sub(_encode_match, text))
     return _LINE_START_AT.sub(r"\1{@}", out)
 
 
