@@ -14,6 +14,7 @@ in the text                     in the .bib
 ``\\%`` (already escaped)        ``{\\%}`` (still a percent sign to LaTeX; kept distinct)
 ``M{\\"u}ller``, ``\\'e``, ``{\\ss}``  unchanged (already-encoded accents)
 ``@`` starting a line            ``{@}`` (a line starting with ``@`` ends an entry for parsers)
+``--``, ``````, ``''``, ``?```       ``-{}-`` ... (TeX would make them ligatures: an en dash, quotes)
 ``LLaVA``, ``KV`` in a title     ``{LLaVA}``, ``{KV}`` (kept as written by sentence-casing styles)
 ==============================  =====================================
 
