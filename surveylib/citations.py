@@ -24,7 +24,7 @@ _NARRATIVE_RE = re.compile(r"(?<![\w@\\/.:+=&%#~\-`'\"])@" + _KEY)
 _BRACKET_RE = re.compile(r"(?<![\\!\]])\[(?P<body>[^\[\]]*@[^\[\]]*)\](?![(\[:])")
 
 # Regions that are never prose: fenced code, inline code, math, HTML comments, code/pre/script/
-# style elements, any other HTML tag (so attributes stay untouched), autolinks, link targets.
+# style elements, any other HTML tag (so attributes stay untouched), autolinks, whole links.
 _PROTECTED_RE = re.compile(
     r"""
     (?P<fence>^[ \t]*(?P<f>`{3,}|~{3,})[^\n]*\n.*?(?:^[ \t]*(?P=f)[ \t]*$|\Z))
@@ -35,7 +35,7 @@ _PROTECTED_RE = re.compile(
     | (?P<element><(?P<tag>code|pre|script|style|kbd|samp|math)\b[^>]*>.*?</(?P=tag)\s*>)
     | (?P<htmltag></?[A-Za-z][^<>]*>)
     | (?P<autolink><[A-Za-z][A-Za-z0-9+.\-]*:[^<>\s]*>)
-    | (?P<target>\]\([^)\s]*(?:\s+"[^"]*")?\))
+    | (?P<link>!?\[[^\[\]]*\]\([^)\s]*(?:\s+"[^"]*")?\))
     """,
     re.VERBOSE | re.DOTALL | re.MULTILINE | re.IGNORECASE,
 )

@@ -2,7 +2,7 @@
 
 ``execute_notebooks(config, jobs, use_cache, progress)`` returns the executed notebooks in
 ``[build] notebooks`` order. A notebook is re-executed only when its cache key changes: the
-hash of its cells (outputs ignored), the surveylib version and code, and the data files a
+hash of its cells (outputs ignored), the surveylib version, and the data files a
 notebook can read (corpus sources, .bib, taxonomy, overrides, keys, metadata).
 """
 from __future__ import annotations
@@ -38,18 +38,6 @@ class Executed:
     cached: bool
 
 
-def _code_digest() -> str:
-    """A digest of the surveylib modules a notebook can import (not the build machinery)."""
-    pkg = Path(__file__).resolve().parent.parent
-    h = hashlib.sha256(__version__.encode())
-    for file in sorted(pkg.rglob("*.py")):
-        rel = file.relative_to(pkg).as_posix()
-        if rel.startswith(("build/", "cli/")) or rel == "citations.py":
-            continue
-        h.update(rel.encode() + b"\0" + file.read_bytes() + b"\0")
-    return h.hexdigest()
-
-
 def data_files(config: Config) -> list[Path]:
     """The data files every notebook may read; a change to any re-executes all notebooks."""
     try:
@@ -62,7 +50,9 @@ def data_files(config: Config) -> list[Path]:
 def _data_digest(config: Config) -> str:
     h = hashlib.sha256()
     for file in data_files(config):
-        h.update(str(file).encode() + b"\0")
+        # Paths relative to the project, so a moved or cloned project keeps its cache.
+        name = os.path.relpath(file, config.root)
+        h.update(name.encode() + b"\0")
         h.update(file.read_bytes() if file.is_file() else b"<missing>")
         h.update(b"\0")
     return h.hexdigest()
@@ -80,7 +70,9 @@ def cache_key(nb: nbformat.NotebookNode, shared: str) -> str:
 
 def shared_digest(config: Config) -> str:
     """The part of every cache key that does not depend on the notebook."""
-    return hashlib.sha256((_code_digest() + _data_digest(config)).encode()).hexdigest()
+    # The surveylib version, not its source: an editable install being worked on would
+    # otherwise invalidate every notebook on each library edit. Use --no-cache after such edits.
+    return hashlib.sha256((__version__ + _data_digest(config)).encode()).hexdigest()
 
 
 def _error_location(nb: nbformat.NotebookNode) -> tuple[int, str]:
