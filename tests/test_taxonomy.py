@@ -14,7 +14,7 @@ from surveylib.config import load_config
 from surveylib.errors import SurveyError
 from surveylib.taxonomy import (apply_overrides, classify, corpus_keywords, corpus_taxonomy, evaluate,
                                 extract_claims, load_taxonomy, read_labels, read_overrides)
-from surveylib.taxonomy.classify import _compiled, _match_batch, _Text
+from surveylib.taxonomy.classify import _compiled, _match_batch, _match_reference, _Text
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = Path(__file__).parent / "fixtures"
@@ -136,6 +136,19 @@ def test_prefilter_finds_exactly_what_plain_regex_search_finds(taxonomy, papers)
             expect = [bool(sig.regex.search(text.ltitle)), bool(sig.regex.search(text.labstract))]
             got = [any(t for _, t in hits.get(sid, [])), any(not t for _, t in hits.get(sid, []))]
             assert got == expect, sig.pattern
+
+
+def test_fast_matching_equals_the_plain_reference_on_the_shipped_corpus(taxonomy):
+    from surveylib.sources import ingest
+
+    corpus, _ = ingest(sorted((ROOT / "bib" / "sources").glob("*.txt")), root=ROOT)
+    compiled = _compiled(taxonomy)
+    texts = [_Text(t, a) for t, a in zip(corpus["title"].fillna(""), corpus["abstract"].fillna(""))]
+    assert len(texts) > 200
+    fast, slow = _match_batch(compiled, texts), _match_reference(compiled, texts)
+    for text, f, s in zip(texts, fast, slow):
+        assert {k: [t for _, t in v] for k, v in f.items()} == {k: [t for _, t in v] for k, v in s.items()}, text.title
+        assert f == s, text.title  # same spans too, so the evidence is the same
 
 
 # --- the classify command: unicode, empty and very long abstracts -----------------------------
