@@ -151,6 +151,25 @@ def test_fast_matching_equals_the_plain_reference_on_the_shipped_corpus(taxonomy
         assert f == s, text.title  # same spans too, so the evidence is the same
 
 
+def test_claims_read_near_numbers_equal_claims_read_from_the_whole_text():
+    from surveylib.sources import ingest
+    from surveylib.taxonomy.facts import _CLAIMS
+
+    corpus, _ = ingest(sorted((ROOT / "bib" / "sources").glob("*.txt")), root=ROOT)
+    total = 0
+    for text in corpus["abstract"].fillna(""):
+        taken, plain = [], []
+        for kind, regex in _CLAIMS:
+            for m in regex.finditer(text):
+                if not any(m.start() < e and s < m.end() for s, e in taken):
+                    taken.append(m.span())
+                    plain.append((kind, m.start(), m.end()))
+        got = [(c["kind"], c["start"], c["end"]) for c in extract_claims(text)]
+        assert got == sorted(plain, key=lambda c: c[1]), text[:80]
+        total += len(got)
+    assert total > 50
+
+
 # --- the classify command: unicode, empty and very long abstracts -----------------------------
 
 def test_classify_command_handles_unicode_empty_and_long_abstracts(tmp_path, capsys):

@@ -64,21 +64,46 @@ def _claim_candidates(texts: list[str]) -> list[list[int]]:
     return per_text
 
 
+_NUMBER = re.compile(r"\d[\d.,]*")
+CLAIM_WINDOW = 160  # a claim reaches at most this far from its number
+
+
+def _number_windows(text: str) -> list[tuple[int, int]]:
+    """Merged stretches of ``text`` within CLAIM_WINDOW characters of a number, ending at a word end."""
+    out: list[list[int]] = []
+    n = len(text)
+    for m in _NUMBER.finditer(text):
+        lo, hi = max(0, m.start() - CLAIM_WINDOW), m.end() + CLAIM_WINDOW
+        if hi >= n:
+            hi = n
+        else:  # never cut a word: a pattern's \w* or \b must see the whole word
+            space = text.find(" ", hi)
+            hi = n if space < 0 else space
+        if out and lo <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    return [(lo, hi) for lo, hi in out]
+
+
 def extract_claims(text: str, patterns: list[int] | None = None) -> list[dict]:
     """Numeric claims in ``text`` as ``{kind, text, start, end}``, in reading order, spans not overlapping.
-    ``patterns``: indices of the claim patterns to try (default: all)."""
+    ``patterns``: indices of the claim patterns to try (default: all). Every claim holds a number,
+    so the patterns search only the stretches around numbers (the same claims, far less text)."""
     if not text or not _DIGIT.search(text):
         return []
+    windows = _number_windows(text)
     taken: list[tuple[int, int]] = []
     found = []
     for k in (range(len(_CLAIMS)) if patterns is None else patterns):
         kind, regex = _CLAIMS[k]
-        for m in regex.finditer(text):
-            s, e = m.span()
-            if any(s < te and ts < e for ts, te in taken):
-                continue
-            taken.append((s, e))
-            found.append({"kind": kind, "text": text[s:e].strip(), "start": s, "end": e})
+        for lo, hi in windows:
+            for m in regex.finditer(text, lo, hi):
+                s, e = m.span()
+                if any(s < te and ts < e for ts, te in taken):
+                    continue
+                taken.append((s, e))
+                found.append({"kind": kind, "text": text[s:e].strip(), "start": s, "end": e})
     return sorted(found, key=lambda c: c["start"])
 
 
