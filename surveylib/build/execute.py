@@ -88,11 +88,13 @@ async def _run_one(nb, root: Path, rel: str, sockdir: Path, index: int):
     from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, DeadKernelError
+    from traitlets.config import Config as TConfig
 
     # IPC sockets in a private 0700 folder: no other local process can connect to the kernel.
-    km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(sockdir / f"k{index}"))
-    client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, kernel_name="python3",
-                            resources={"metadata": {"path": str(root)}})
+    # nbclient creates (and so shuts down) the kernel manager, configured for IPC.
+    ipc = TConfig({"KernelManager": {"transport": "ipc", "ip": str(sockdir / f"k{index}")}})
+    client = NotebookClient(nb, kernel_manager_class=AsyncKernelManager, config=ipc, timeout=CELL_TIMEOUT,
+                            kernel_name="python3", resources={"metadata": {"path": str(root)}})
     try:
         await client.async_execute(cwd=str(root))
     except CellExecutionError as exc:
@@ -104,13 +106,6 @@ async def _run_one(nb, root: Path, rel: str, sockdir: Path, index: int):
         raise SurveyError(f"the kernel died: {exc}", where=rel) from None
     except TimeoutError as exc:
         raise SurveyError(f"a cell ran longer than {CELL_TIMEOUT} s", where=rel) from exc
-    finally:
-        # nbclient leaves a kernel manager it was given running: shut the kernel down here.
-        if km.has_kernel:
-            try:
-                await km.shutdown_kernel(now=False)
-            except Exception:
-                await km.shutdown_kernel(now=True)
     return nb
 
 
