@@ -221,3 +221,218 @@ def test_survey_ingest_cli_json_counts_every_skip(tmp_path):
     data = json.loads(result.stdout)
     assert (data["listings"], data["papers"], data["skipped"]) == (1, 1, 3)
     assert sorted(i["where"] for i in data["issues"]) == ["a.txt:3", "b.jsonl:1", "b.jsonl:2"]
+
+
+# --- interrupted writes, concurrent runs, regeneration ------------------------------------
+# Every test here works in a copy of the project under tmp_path, never on the real bib/.
+
+import os  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import time  # noqa: E402
+
+import bibtexparser  # noqa: E402
+import nbformat  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+NEW_PAGE = "Daily Papers\n\nJun 2\n\n{body}\n"
+
+
+def make_project(root: Path, sources: int = 4, notebook: bool = False) -> Path:
+    """A survey project in ``root``: the first ``sources`` shipped pages, the repo's taxonomy and
+    pinned keys, an overrides file, and optionally one small section notebook."""
+    (root / "bib" / "sources").mkdir(parents=True)
+    for page in sorted((REPO / "bib" / "sources").glob("*.txt"))[:sources]:
+        shutil.copy(page, root / "bib" / "sources" / page.name)
+    shutil.copy(REPO / "bib" / "taxonomy.toml", root / "bib" / "taxonomy.toml")
+    shutil.copy(REPO / "bib" / "keys.csv", root / "bib" / "keys.csv")
+    (root / "bib" / "overrides.csv").write_text("key,theme,value,note\n", encoding="utf-8")
+    toml = '[survey]\ntitle = "Hardening survey"\nauthors = ["Tester"]\n[corpus]\nsources = ["bib/sources/*.txt"]\n'
+    if notebook:
+        toml += '[build]\nnotebooks = ["notebooks/01_intro.ipynb"]\nformats = ["html"]\noutput = "build"\n'
+        write_notebook(root, "first")
+    (root / "survey.toml").write_text(toml, encoding="utf-8")
+    return root
+
+
+def write_notebook(root: Path, marker: str) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(f"# Introduction\n\nVersion marker {marker}. LMEye adds a perception network [@lmeye]."),
+        nbformat.v4.new_code_cell(f"print('computed', {len(marker)} * 7)"),
+    ]
+    (root / "notebooks").mkdir(exist_ok=True)
+    nbformat.write(nb, root / "notebooks" / "01_intro.ipynb")
+
+
+def new_papers(round_: int, count: int = 3) -> str:
+    """A Daily Papers page with ``count`` new papers for regeneration round ``round_``."""
+    blocks = []
+    for j in range(count):
+        title = f"Regen{round_}x{j}: Sparse Visual Tokens for Round {round_} Paper {j}"
+        blocks.append(f"{title}\n\n" + f"We study round {round_} paper {j}, a token pruning method. " * 4)
+    return NEW_PAGE.format(body="\n\n".join(blocks))
+
+
+def start(project: Path, *args: str) -> subprocess.Popen:
+    # A session of its own, so SIGKILL reaches the kernels a build starts too.
+    return subprocess.Popen([str(SURVEY), *args], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+
+
+def kill_when(proc: subprocess.Popen, folder: Path, prefixes: tuple[str, ...], delay: float | None,
+              limit: float = 120.0) -> str | None:
+    """SIGKILL ``proc`` after ``delay`` seconds, or as soon as a file starting with one of
+    ``prefixes`` appears in ``folder`` (a write in progress). Returns "delay" or "mid-write"
+    for how it was killed, None when it finished first."""
+    started = time.monotonic()
+    while proc.poll() is None:
+        elapsed = time.monotonic() - started
+        mid_write = folder.exists() and any(p.name.startswith(prefixes) for p in folder.iterdir())
+        if (delay is not None and elapsed >= delay) or (delay is None and mid_write) or elapsed > limit:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return "mid-write" if delay is None and mid_write else "delay"
+        time.sleep(0.001)
+    return None
+
+
+def parses(path: Path) -> bool:
+    library = bibtexparser.parse_string(path.read_text(encoding="utf-8"))
+    return not library.failed_blocks and len(library.entries) > 0
+
+
+def test_killed_survey_bib_leaves_the_previous_bib_intact(tmp_path):
+    project = make_project(tmp_path / "p", sources=2)
+    assert run_survey(project, "bib").returncode == 0
+    files = ["bib/survey.bib", "bib/keys.csv", "bib/.survey.base.bib"]
+    # Kill points: fixed delays through the run, and the moment a temporary output file appears.
+    kill_points = [0.05, 0.3, 0.6, 0.9, 1.2, None, None, None]
+    killed_mid_write = 0
+    for round_, delay in enumerate(kill_points):
+        (project / "bib" / "sources" / f"new_{round_:02d}.txt").write_text(new_papers(round_), encoding="utf-8")
+        before = {f: (project / f).read_bytes() for f in files}
+        # What a complete run from this state writes, computed in a copy.
+        twin = tmp_path / f"twin{round_}"
+        shutil.copytree(project, twin)
+        assert run_survey(twin, "bib").returncode == 0
+        after = {f: (twin / f).read_bytes() for f in files}
+        assert after["bib/survey.bib"] != before["bib/survey.bib"]
+
+        proc = start(project, "bib")
+        killed = kill_when(proc, project / "bib", (".survey.bib.", ".keys.csv.", "..survey.base.bib."), delay)
+        killed_mid_write += killed == "mid-write"
+        for f in files:
+            now = (project / f).read_bytes()
+            assert now in (before[f], after[f]), f"round {round_}: {f} is neither the old nor the new file"
+        assert parses(project / "bib" / "survey.bib")
+        shutil.rmtree(twin)
+    assert killed_mid_write >= 1, "no kill landed while an output file was being written"
+    # The next run completes normally and nothing is left locked.
+    result = run_survey(project, "bib")
+    assert result.returncode == 0, result.stderr
+
+
+def test_killed_survey_build_leaves_the_previous_html_intact(tmp_path):
+    project = make_project(tmp_path / "p", sources=1, notebook=True)
+    assert run_survey(project, "bib").returncode == 0
+    first = run_survey(project, "build", "--to", "html")
+    assert first.returncode == 0, first.stdout + first.stderr
+    html = project / "build" / "survey.html"
+    previous = html.read_bytes()
+    assert b"Version marker first" in previous
+    kill_points = [0.5, 2.0, None, None]  # during execution, then while the output is staged/written
+    killed_mid_write = 0
+    for n, delay in enumerate(kill_points):
+        marker = f"edit{n}"
+        write_notebook(project, marker)
+        proc = start(project, "build", "--to", "html")
+        how = kill_when(proc, project / "build", (".stage-", ".survey.html."), delay)
+        killed_mid_write += how == "mid-write"
+        now = html.read_bytes()
+        if now != previous:
+            # Replaced: then completely, with this round's text.
+            assert f"Version marker {marker}".encode() in now and now.rstrip().endswith(b"</html>")
+        previous = now
+    assert killed_mid_write >= 1, "no kill landed while the output was being staged or written"
+    write_notebook(project, "final")
+    result = run_survey(project, "build", "--to", "html")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert b"Version marker final" in html.read_bytes()
+    print("left in build/ after the kills:", sorted(p.name for p in (project / "build").iterdir()))
+
+
+def test_two_builds_at_once_do_not_corrupt_the_output(tmp_path):
+    project = make_project(tmp_path / "p", sources=1, notebook=True)
+    assert run_survey(project, "bib").returncode == 0
+    write_notebook(project, "concurrent")
+    procs = [start(project, "build", "--to", "html") for _ in range(2)]
+    outputs = [p.communicate(timeout=600) for p in procs]
+    for proc, (out, err) in zip(procs, outputs):
+        assert proc.returncode == 0 and "Traceback" not in err, out + err
+    html = (project / "build" / "survey.html").read_bytes()
+    assert b"Version marker concurrent" in html and html.rstrip().endswith(b"</html>")
+    assert not [p.name for p in (project / "build").iterdir() if p.name.startswith((".stage-", ".survey.html."))]
+
+
+def test_two_bibs_at_once_do_not_corrupt_the_output(tmp_path):
+    project = make_project(tmp_path / "p", sources=2)
+    twin = tmp_path / "twin"
+    shutil.copytree(project, twin)
+    procs = [start(project, "bib") for _ in range(3)]
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0 and "Traceback" not in err, out + err
+    assert parses(project / "bib" / "survey.bib")
+    # Three runs at once write what one run alone writes.
+    assert run_survey(twin, "bib").returncode == 0
+    assert (project / "bib" / "survey.bib").read_bytes() == (twin / "bib" / "survey.bib").read_bytes()
+
+
+def _entries(path: Path) -> dict:
+    library = bibtexparser.parse_string(path.read_text(encoding="utf-8"), parse_stack=[])
+    assert not library.failed_blocks
+    return {e.key: {f.key: f.value for f in e.fields} for e in library.entries}
+
+
+def test_ten_regenerations_keep_hand_edits_and_pinned_keys(tmp_path):
+    project = make_project(tmp_path / "p", sources=3)
+    assert run_survey(project, "bib").returncode == 0
+    bib = project / "bib" / "survey.bib"
+    entries = _entries(bib)
+    edited, noted, trimmed = sorted(entries)[:3]
+    text = bib.read_text(encoding="utf-8")
+    # Hand edits: a changed title, an added field, a deleted field, an entry of the author's own.
+    old_title = entries[edited]["title"]
+    text = text.replace(f"title = {old_title}", "title = {My Own {Title} for This Paper}", 1)
+    text = text.replace(f"@misc{{{noted},", f"@misc{{{noted},\n  note = {{Checked by hand}},", 1)
+    abstract = entries[trimmed]["abstract"]
+    text = text.replace(f",\n  abstract = {abstract}", "", 1)
+    text += "\n@book{handbook2020,\n  title = {A Book Added by Hand},\n  author = {Doe, Jane},\n  year = {2020}\n}\n"
+    bib.write_text(text, encoding="utf-8")
+    overrides = project / "bib" / "overrides.csv"
+    overrides.write_text(f"key,theme,value,note\n{edited},token_compression,true,read the paper\n"
+                         f"{noted},modality_bias,false,not about bias\n", encoding="utf-8")
+    overrides_text = overrides.read_text(encoding="utf-8")
+    pins_before = (project / "bib" / "keys.csv").read_text(encoding="utf-8").splitlines()
+
+    for round_ in range(10):
+        page = new_papers(round_)
+        if round_ == 4:  # a new paper whose natural key is taken: the pinned key must not move
+            page = page.replace(f"Regen{round_}x0", "LMEye")
+        (project / "bib" / "sources" / f"new_{round_:02d}.txt").write_text(page, encoding="utf-8")
+        command = "taxonomy" if round_ % 2 else "bib"   # both regenerate bib/survey.bib
+        result = run_survey(project, command)
+        assert result.returncode == 0 and "Traceback" not in result.stderr, result.stdout + result.stderr
+        got = _entries(bib)
+        assert got[edited]["title"] == "{My Own {Title} for This Paper}", round_
+        assert got[noted].get("note") == "{Checked by hand}", round_
+        assert "abstract" not in got[trimmed], round_
+        assert got["handbook2020"]["title"] == "{A Book Added by Hand}", round_
+        assert len(got) == len(entries) + 1 + 3 * (round_ + 1), round_
+        pins = (project / "bib" / "keys.csv").read_text(encoding="utf-8").splitlines()
+        assert pins[:len(pins_before)] == pins_before or set(pins_before) <= set(pins), round_
+        assert set(pins_before) <= set(pins), f"round {round_}: a pinned key changed or vanished"
+        assert overrides.read_text(encoding="utf-8") == overrides_text, round_
+    assert "lmeye" in got and any(k.startswith("lmeye") and k != "lmeye" for k in got)
