@@ -54,6 +54,8 @@ _LINE_START_AT = re.compile(r"(\n\s*)@")
 # TeX ligatures that change the text (-- is an en dash, `` a quote, ?` an inverted ?): an
 # empty group between the two characters keeps them as typed.
 _LIGATURE = re.compile(r"(?<=-)(?=-)|(?<=`)(?=`)|(?<=')(?=')|(?<=[?!])(?=`)|(?<=,)(?=,)|(?<=<)(?=<)|(?<=>)(?=>)")
+# Any character encode_text may change: a LaTeX special, a ligature pair, or an @.
+_ANY_SPECIAL = re.compile(r"[\\{}~^%&#_$@]|--|``|''|[?!]`|,,|<<|>>")
 
 
 def _encode_match(m: re.Match) -> str:
@@ -72,6 +74,8 @@ def encode_text(text: str) -> str:
 
     The result has balanced braces whatever ``text`` holds, and never starts a line with ``@``.
     """
+    if not _ANY_SPECIAL.search(text):
+        return text  # most words: nothing to escape (one scan instead of three substitutions)
     out = _LIGATURE.sub("{}", _ENCODE.sub(_encode_match, text))
     return _LINE_START_AT.sub(r"\1{@}", out)
 
