@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import nbformat
-
 from .. import __version__
 from ..config import Config
 from ..errors import SurveyError
@@ -29,13 +27,26 @@ CELL_TIMEOUT = 600  # seconds per cell; a survey notebook should take seconds
 
 @dataclass
 class Executed:
-    """One notebook after execution: where it came from, its key, and whether it was cached."""
+    """One notebook after execution: where it came from, its key, whether it was cached.
+
+    ``nb`` (the executed notebook) is read from the cache only when first asked for, so an
+    up-to-date build never parses a notebook.
+    """
 
     path: Path
     rel: str
     key: str
-    nb: nbformat.NotebookNode
     cached: bool
+    cache_file: Path
+    _nb: object = None
+
+    @property
+    def nb(self):
+        if self._nb is None:
+            import nbformat
+
+            self._nb = nbformat.read(self.cache_file, as_version=4)
+        return self._nb
 
 
 def data_files(config: Config) -> list[Path]:
@@ -58,13 +69,19 @@ def _data_digest(config: Config) -> str:
     return h.hexdigest()
 
 
-def notebook_digest(nb: nbformat.NotebookNode) -> str:
-    """A hash of what the author wrote: cell types, sources and metadata, not outputs."""
-    cells = [{"t": c.cell_type, "s": c.source, "m": c.get("metadata", {})} for c in nb.cells]
+def notebook_digest(nb: dict) -> str:
+    """A hash of what the author wrote: cell types, sources and metadata, not outputs.
+
+    ``nb`` is the notebook JSON as a dict (nbformat's node or plain ``json.load``)."""
+    cells = []
+    for c in nb.get("cells", []):
+        source = c.get("source", "")
+        cells.append({"t": c.get("cell_type"), "s": "".join(source) if isinstance(source, list) else source,
+                      "m": c.get("metadata", {})})
     return hashlib.sha256(json.dumps(cells, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def cache_key(nb: nbformat.NotebookNode, shared: str) -> str:
+def cache_key(nb: dict, shared: str) -> str:
     return hashlib.sha256((notebook_digest(nb) + shared).encode()).hexdigest()[:20]
 
 
@@ -75,7 +92,7 @@ def shared_digest(config: Config) -> str:
     return hashlib.sha256((__version__ + _data_digest(config)).encode()).hexdigest()
 
 
-def _error_location(nb: nbformat.NotebookNode) -> tuple[int, str]:
+def _error_location(nb) -> tuple[int, str]:
     """(1-based cell number, 'Name: value') of the first cell whose outputs hold an error."""
     for i, cell in enumerate(nb.cells):
         for out in cell.get("outputs", []):
@@ -128,20 +145,26 @@ def execute_notebooks(config: Config, jobs: int = 2, use_cache: bool = True,
             raise SurveyError(f"notebook {rel} does not exist", where=str(config.root / "survey.toml"),
                               hint="fix [build] notebooks")
         try:
-            nb = nbformat.read(path, as_version=4)
-        except Exception as exc:
+            text = path.read_text(encoding="utf-8")
+            raw = json.loads(text)
+        except (OSError, ValueError) as exc:
             raise SurveyError(f"not a readable notebook: {exc}", where=rel) from None
-        key = cache_key(nb, shared)
+        key = cache_key(raw, shared)
         cached = cache / f"{path.stem}-{key}.ipynb"
         if use_cache and cached.is_file():
-            results[i] = Executed(path, rel, key, nbformat.read(cached, as_version=4), True)
+            results[i] = Executed(path, rel, key, True, cached)
             say(f"[{i + 1}/{total}] {rel}: cached")
         else:
+            import nbformat
+
+            nb = nbformat.reads(text, as_version=4)
             for cell in nb.cells:  # start from a clean notebook
                 if cell.cell_type == "code":
                     cell.outputs, cell.execution_count = [], None
-            todo.append((i, Executed(path, rel, key, nb, False)))
+            todo.append((i, Executed(path, rel, key, False, cached, nb)))
     if todo:
+        import nbformat
+
         asyncio.run(_run_all(config, todo, jobs, total, say))
         for i, ex in todo:
             for old in cache.glob(f"{ex.path.stem}-*.ipynb"):
