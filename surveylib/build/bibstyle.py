@@ -13,7 +13,7 @@ from pybtex.backends.html import Backend as _HTMLBackend
 from pybtex.database import Entry, Person
 from pybtex.plugin import register_plugin
 from pybtex.style.formatting.unsrt import Style as _UnsrtStyle
-from pybtex.style.template import field, sentence
+from pybtex.style.template import FieldIsMissing, field, sentence
 
 
 def safe_url(url: str | None) -> str | None:
@@ -75,12 +75,19 @@ def format_entries_html(entries: list[tuple[str, dict]]) -> list[tuple[str, str]
     """Format ``[(key, fields)]`` with :class:`SurveyStyle` and :class:`SafeHTMLBackend`."""
     style = SurveyStyle()
     backend = SafeHTMLBackend()
-    pyb = [to_pybtex(k, f) for k, f in entries]
-    for (key, _), entry in zip(entries, pyb):
-        entry.key = key
     out = []
-    for formatted in style.format_entries(pyb):
-        out.append((formatted.key, formatted.text.render(backend)))
+    for key, fields in entries:
+        entry = to_pybtex(key, fields)
+        entry.key = key
+        try:
+            (formatted,) = style.format_entries([entry])
+        except FieldIsMissing:
+            # An entry lacking a field its type requires (an @article without journal) is
+            # still listed: formatted as @misc, which requires nothing.
+            entry = to_pybtex(key, {**fields, "ENTRYTYPE": "misc"})
+            entry.key = key
+            (formatted,) = style.format_entries([entry])
+        out.append((key, formatted.text.render(backend)))
     return out
 
 
