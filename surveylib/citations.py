@@ -140,13 +140,13 @@ def load_bib(path: str | Path) -> dict[str, dict]:
 
     Values are the raw BibTeX strings with the outer braces removed.
     """
-    import bibtexparser
+    from .bibliography import read_bib
 
     path = Path(path)
     if not path.is_file():
         raise SurveyError(f"bibliography {path} does not exist", where=str(path),
                           hint="run `survey bib` to generate it, or fix [bibliography] bib in survey.toml")
-    library = bibtexparser.parse_string(path.read_text(encoding="utf-8"))
+    library = read_bib(path)  # the bibliography's own reader: same parsing as `survey bib`
     entries: dict[str, dict] = {}
     for entry in library.entries:
         fields = {"ENTRYTYPE": entry.entry_type}

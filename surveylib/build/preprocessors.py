@@ -254,9 +254,20 @@ class CitationPreprocessor(Preprocessor):
             url = safe_url(fields.get("url")) or (
                 f"https://arxiv.org/abs/{fields['eprint']}" if fields.get("eprint") else None)
             entries.append({"number": n, "key": key, "html": formatted.get(key, html.escape(key)),
-                            "url": url, "abstract": fields.get("abstract", ""),
+                            "url": url, "abstract": _plain(fields.get("abstract", "")),
                             "backrefs": self._cited[key]})
         return entries
+
+
+def _plain(text: str) -> str:
+    """BibTeX field text as plain text (the template escapes it for HTML)."""
+    if not text:
+        return ""
+    try:
+        from ..bibliography.latex import decode_latex
+    except ImportError:  # pragma: no cover - the bibliography package always ships it
+        return text
+    return decode_latex(text)
 
 
 def _tex(text: str) -> str:
