@@ -251,8 +251,9 @@ class CitationPreprocessor(Preprocessor):
         entries = []
         for n, key in enumerate(keys, 1):
             fields = self._bib[key]
-            url = safe_url(fields.get("url")) or (
-                f"https://arxiv.org/abs/{fields['eprint']}" if fields.get("eprint") else None)
+            url = (safe_url(fields.get("url"))
+                   or (f"https://arxiv.org/abs/{fields['eprint']}" if fields.get("eprint") else None)
+                   or (f"https://doi.org/{fields['doi']}" if fields.get("doi") else None))
             entries.append({"number": n, "key": key, "html": formatted.get(key, html.escape(key)),
                             "url": url, "abstract": _plain(fields.get("abstract", "")),
                             "backrefs": self._cited[key]})
