@@ -155,6 +155,9 @@ def execute_notebooks(config: Config, jobs: int = 2, use_cache: bool = True,
             results[i] = Executed(path, rel, key, True, cached)
             say(f"[{i + 1}/{total}] {rel}: cached")
         else:
+            from . import _import_nbformat_quickly
+
+            _import_nbformat_quickly()
             import nbformat
 
             nb = nbformat.reads(text, as_version=4)
