@@ -236,6 +236,8 @@ def run_build() -> dict:
     times["surveylib"]["nothing changed"] = _timed(survey, sl)
     edit_one_notebook(sl, edited)
     times["surveylib"]["one edited"] = _timed(survey, sl)
+    if "Edited for the benchmark" not in (sl / "build" / "survey.html").read_text(encoding="utf-8"):
+        raise SystemExit("survey build did not write the edited notebook into build/survey.html")
     print(f"  surveylib      {times['surveylib']}", flush=True)
 
     book = make_jb_project(WORK / "build_jupyterbook")
@@ -245,6 +247,13 @@ def run_build() -> dict:
     times["jupyter-book 1"]["nothing changed"] = _timed(jb_cmd, book)
     edit_one_notebook(book, edited)
     times["jupyter-book 1"]["one edited"] = _timed(jb_cmd, book)
+    # Jupyter Book reports a notebook that failed to execute as a warning and builds anyway;
+    # a reference that skipped the work would flatter us, so stop instead.
+    reports = book / "_build" / "html" / "reports"
+    if reports.exists() and any(reports.iterdir()):
+        raise SystemExit(f"Jupyter Book could not execute a notebook: see {reports}")
+    if not list((book / "_build" / "html" / "notebooks").glob("*.html")):
+        raise SystemExit("Jupyter Book wrote no notebook pages")
     print(f"  jupyter-book 1 {times['jupyter-book 1']}", flush=True)
 
     # nbconvert has no cache: every scenario executes and converts every notebook again.

@@ -436,3 +436,13 @@ def test_ten_regenerations_keep_hand_edits_and_pinned_keys(tmp_path):
         assert set(pins_before) <= set(pins), f"round {round_}: a pinned key changed or vanished"
         assert overrides.read_text(encoding="utf-8") == overrides_text, round_
     assert "lmeye" in got and any(k.startswith("lmeye") and k != "lmeye" for k in got)
+
+
+def test_keys_never_run_out_for_one_method_name():
+    # Found by the 100k benchmark: 651+ papers sharing a method name used to raise StopIteration.
+    from surveylib.bibliography import assign_keys
+
+    titles = [f"SameName: A Study of Variant {i}" for i in range(1200)]
+    keys, pins = assign_keys(titles, {})
+    assert len(set(k.lower() for k in keys)) == 1200
+    assert keys[:3] == ["samename", "samenameb", "samenamec"] and keys[650] == "samenamezz" and keys[651] == "samenamebbb"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import unicodedata
 from pathlib import Path
@@ -49,11 +50,12 @@ def base_key(title: str) -> str:
 
 
 def _suffixes():
+    # b..z, then bb..zz, then three letters and so on: never runs out (a large corpus can
+    # hold more than 650 papers with one method name).
     letters = "bcdefghijklmnopqrstuvwxyz"
-    yield from letters
-    for a in letters:
-        for b in letters:
-            yield a + b
+    for length in itertools.count(1):
+        for combo in itertools.product(letters, repeat=length):
+            yield "".join(combo)
 
 
 def assign_keys(titles: list[str], pins: dict[str, str], reserved=()) -> tuple[list[str], dict[str, str]]:
