@@ -79,3 +79,28 @@ def project_lock(root: str | os.PathLike, name: str = "survey", timeout: float =
         yield
     finally:
         lock.release()
+
+
+def read_json_lines(path: str | os.PathLike, what: str = "file") -> list[tuple[int, dict]]:
+    """The objects of a JSON Lines file as ``(line number, object)``, blank lines skipped.
+
+    Strict: a missing file, a line that is not valid JSON, or one that is not an object
+    raises :class:`SurveyError` naming ``path:line``.
+    """
+    import json
+
+    path = Path(path)
+    if not path.is_file():
+        raise SurveyError(f"{what} {path} does not exist", where=str(path))
+    records = []
+    for n, line in enumerate(path.read_text(encoding="utf-8-sig").split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SurveyError(f"not valid JSON ({exc.msg})", where=f"{path}:{n}") from None
+        if not isinstance(record, dict):
+            raise SurveyError("line is not a JSON object", where=f"{path}:{n}")
+        records.append((n, record))
+    return records

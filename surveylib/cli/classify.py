@@ -40,19 +40,10 @@ def read_jsonl_frame(path: Path):
     import pandas as pd
 
     from ..errors import SurveyError
+    from ..io import read_json_lines
 
-    if not path.is_file():
-        raise SurveyError(f"{path} does not exist", where=str(path))
     rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8-sig").split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SurveyError(f"not valid JSON ({exc.msg})", where=f"{path}:{n}") from None
-        if not isinstance(record, dict):
-            raise SurveyError("line is not a JSON object", where=f"{path}:{n}")
+    for n, record in read_json_lines(path, "input"):
         if not str(record.get("title") or "").strip() and not str(record.get("abstract") or "").strip():
             raise SurveyError("line has neither a title nor an abstract", where=f"{path}:{n}")
         rows.append(record)

@@ -7,7 +7,6 @@ with the evidence the classifier gave.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pandas as pd
 
 from ..corpus import normalize_title
 from ..errors import SurveyError
+from ..io import read_json_lines
 
 
 def read_labels(path: str | Path) -> pd.DataFrame:
@@ -22,17 +22,9 @@ def read_labels(path: str | Path) -> pd.DataFrame:
 
     Every line must be a JSON object with a title; a bad line is an error naming it."""
     path = Path(path)
-    if not path.is_file():
-        raise SurveyError(f"label file {path} does not exist", where=str(path))
     rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8-sig").split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SurveyError(f"not valid JSON ({exc.msg})", where=f"{path}:{n}") from None
-        if not isinstance(record, dict) or not str(record.get("title") or "").strip():
+    for n, record in read_json_lines(path, "label file"):
+        if not str(record.get("title") or "").strip():
             raise SurveyError("a label line must be a JSON object with a title", where=f"{path}:{n}")
         record.setdefault("abstract", "")
         rows.append(record)
