@@ -219,7 +219,9 @@ def near_duplicates(titles: list[str], threshold: float = 90.0, max_block: int =
         if len(block) < 2 or len(block) > max_block:
             continue
         strings = [norms[i] for i in block]
-        scores = cdist(strings, strings, scorer=fuzz.ratio, score_cutoff=threshold)
+        # Large blocks (a common last phrase) use every core; small ones are not worth a thread.
+        scores = cdist(strings, strings, scorer=fuzz.ratio, score_cutoff=threshold,
+                       workers=-1 if len(block) > 64 else 1)
         # Only the upper triangle's non-zero cells (scores under the cutoff come back as 0).
         for a, b in zip(*np.nonzero(np.triu(scores, k=1))):
             i, j = block[a], block[b]

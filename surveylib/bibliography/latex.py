@@ -22,6 +22,7 @@ URLs, DOIs and eprints are never LaTeX-escaped (:func:`encode_verbatim`).
 """
 from __future__ import annotations
 
+import functools
 import re
 
 # Already-encoded accents and special letters are passed through verbatim.
@@ -105,6 +106,7 @@ _EDGE = re.compile(r"^(?P<lead>[\(\[\"'“‘]*)(?P<core>.*?)(?P<trail>[\)\]\"'�
 _SMALL = frozenset("a an the of for and or to in on with by from at as via vs is are be".split())
 
 
+@functools.lru_cache(maxsize=1 << 16)  # title words repeat across a corpus; the answer depends on the word only
 def _needs_protection(core: str) -> bool:
     """A word whose capitals a sentence-casing style must not touch: inner capitals
     (LLaVA, KV, TC-LLaVA, mPLUG) or capitals with digits (3D, GPT4, Qwen2)."""
