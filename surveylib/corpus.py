@@ -146,6 +146,8 @@ def find_urls(text: str) -> list[str]:
 
 def code_and_project_url(urls: list[str]) -> tuple[str | None, str | None]:
     """Split URLs into the first code repository and the first other (project page) link."""
+    if not urls:
+        return None, None
     code = next((u for u in urls if any(h in u.lower() for h in _CODE_HOSTS)), None)
     project = next((u for u in urls if u != code and not any(h in u.lower() for h in _CODE_HOSTS)), None)
     return code, project
