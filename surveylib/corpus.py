@@ -241,20 +241,22 @@ def paper_id(title: str) -> str:
 
 def to_frame(papers: list[Paper]) -> pd.DataFrame:
     """The corpus DataFrame: one row per paper, columns :data:`CORPUS_COLUMNS`."""
-    rows = []
+    # Built column by column: a dict per row costs more memory than the corpus itself at 100k papers.
+    cols: dict[str, list] = {name: [] for name in CORPUS_COLUMNS}
     for p in papers:
         urls = find_urls(p.abstract)
         if p.url and p.url not in urls:
             urls.insert(0, p.url)
         code, project = code_and_project_url(urls)
-        rows.append({
-            "paper_id": paper_id(p.title), "title": p.title, "abstract": p.abstract, "urls": urls,
-            "code_url": code, "project_url": project, "provenance": list(p.provenance),
-            "authors": list(p.authors), "year": p.year, "eprint": p.eprint,
-            "archive_prefix": p.archive_prefix, "primary_class": p.primary_class,
-            "categories": list(p.categories), "doi": p.doi, "entry_type": p.entry_type,
-            "published": p.published, "extra": dict(p.extra),
-        })
-    frame = pd.DataFrame(rows, columns=CORPUS_COLUMNS)
+        for name, value in (
+            ("paper_id", paper_id(p.title)), ("title", p.title), ("abstract", p.abstract), ("urls", urls),
+            ("code_url", code), ("project_url", project), ("provenance", list(p.provenance)),
+            ("authors", list(p.authors)), ("year", p.year), ("eprint", p.eprint),
+            ("archive_prefix", p.archive_prefix), ("primary_class", p.primary_class),
+            ("categories", list(p.categories)), ("doi", p.doi), ("entry_type", p.entry_type),
+            ("published", p.published), ("extra", dict(p.extra)),
+        ):
+            cols[name].append(value)
+    frame = pd.DataFrame(cols, columns=CORPUS_COLUMNS)
     frame["year"] = frame["year"].astype("Int64")
     return frame

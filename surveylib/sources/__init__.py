@@ -70,6 +70,7 @@ def ingest(paths, root: str | Path | None = None, fuzzy_threshold: float = 90.0)
                 where = None
         listings.extend(read_source(path, report, where))
     papers = dedupe(listings, report)
+    del listings  # the merged copies are all that is needed from here; free the rest early
     report.papers = len(papers)
     report.near_duplicates = near_duplicates([p.title for p in papers], fuzzy_threshold)
     return to_frame(papers), report
