@@ -7,7 +7,6 @@ status ``found``), never from anywhere else.
 """
 from __future__ import annotations
 
-import json
 import math
 import re
 from pathlib import Path
@@ -17,7 +16,6 @@ from bibtexparser import Library
 from bibtexparser.model import Entry, Field
 
 from ..corpus import normalize_title
-from ..errors import SurveyError
 from .latex import braced, encode_names, encode_text, encode_title, encode_verbatim
 
 #: Field names as written, in order.
@@ -27,19 +25,12 @@ FIELD_ORDER = ["author", "title", "year", "eprint", "archivePrefix", "primaryCla
 
 def load_metadata(path: str | Path) -> dict[str, dict]:
     """The arXiv metadata cache as {normalised title: record}, keeping only records with
-    status ``found``. A missing file is no metadata."""
-    path = Path(path)
-    if not path.exists():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise SurveyError(f"not valid JSON: {exc.msg}", where=f"{path}:{exc.lineno}",
-                          hint="fix the file, or delete it and run `survey enrich` again") from None
-    if not isinstance(data, dict) or not isinstance(data.get("papers", {}), dict):
-        raise SurveyError("expected an object with a 'papers' table", where=str(path),
-                          hint="delete the file and run `survey enrich` again")
-    return found_records(data)
+    status ``found``. A missing file is no metadata; a corrupt one is an error naming it."""
+    # The cache's reader and validator live with its writer (surveylib.enrich); imported
+    # here, not at module top, so the bibliography does not load the HTTP client.
+    from ..enrich import load_metadata as read_cache
+
+    return found_records(read_cache(path))
 
 
 def found_records(metadata: dict | None) -> dict[str, dict]:
