@@ -14,7 +14,8 @@ from surveylib.config import load_config
 from surveylib.errors import SurveyError
 from surveylib.taxonomy import (apply_overrides, classify, corpus_keywords, corpus_taxonomy, evaluate,
                                 extract_claims, load_taxonomy, read_labels, read_overrides)
-from surveylib.taxonomy.classify import _compiled, _match_batch, _match_reference, _Text
+from surveylib.taxonomy import scan
+from surveylib.taxonomy.classify import _compiled, _match, _match_batch, _match_reference, _Text
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = Path(__file__).parent / "fixtures"
@@ -149,6 +150,34 @@ def test_fast_matching_equals_the_plain_reference_on_the_shipped_corpus(taxonomy
     for text, f, s in zip(texts, fast, slow):
         assert {k: [t for _, t in v] for k, v in f.items()} == {k: [t for _, t in v] for k, v in s.items()}, text.title
         assert f == s, text.title  # same spans too, so the evidence is the same
+
+
+def test_hyperscan_matching_equals_the_plain_reference_on_the_shipped_corpus(taxonomy):
+    """The Hyperscan path (large batches) gives the same signals and spans as ``re.search``, also on
+    non-ASCII texts (which it hands to the plain path) and on text edges."""
+    from surveylib.sources import ingest
+
+    assert scan.AVAILABLE, "hyperscan is a dependency (pyproject.toml)"
+    corpus, _ = ingest(sorted((ROOT / "bib" / "sources").glob("*.txt")), root=ROOT)
+    compiled = _compiled(taxonomy)
+    texts = [_Text(t, a) for t, a in zip(corpus["title"].fillna(""), corpus["abstract"].fillna(""))]
+    texts += [_Text("Visual token pruning für MLLMs", "Wir prunen visual tokens: 90% fewer tokens. Ünïcode."),
+              _Text("", "token pruning"), _Text("Token merging", "")]
+    fast, slow = _match(compiled, texts, fast=True), _match_reference(compiled, texts)
+    for text, f, s in zip(texts, fast, slow):
+        assert f == s, text.title
+
+
+def test_hyperscan_claim_candidates_include_every_claim_pattern_that_matches():
+    from surveylib.sources import ingest
+    from surveylib.taxonomy.facts import _CLAIMS, _claim_candidates
+
+    corpus, _ = ingest(sorted((ROOT / "bib" / "sources").glob("*.txt")), root=ROOT)
+    texts = corpus["abstract"].fillna("").tolist()
+    texts = (texts * (2000 // len(texts) + 1))[:2000]  # a batch large enough for the Hyperscan path
+    for text, cand in zip(texts, _claim_candidates(texts)):
+        matching = [k for k, (_, regex) in enumerate(_CLAIMS) if regex.search(text)]
+        assert set(matching) <= set(cand)
 
 
 def test_claims_read_near_numbers_equal_claims_read_from_the_whole_text():

@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import SurveyError
 from .facts import _claim_candidates, extract_facts
 from .model import Signal, Taxonomy, load_taxonomy
 from .prefilter import Batch, Prefilter
+from . import scan
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 MAX_SENTENCE = 220
@@ -72,6 +74,19 @@ class _Compiled:
             for value, signals in facet.values.items():
                 add(("facet", name, value), signals)
         self.prefilter = Prefilter([s.pattern for s in self.signals])
+        self._scanner = None
+        # Signal -> group weights, so that every group's score is one matrix product.
+        self.group_keys = list(self.groups)
+        self.weights = np.zeros((len(self.signals), len(self.group_keys)))
+        for g, key in enumerate(self.group_keys):
+            for sid in self.groups[key]:
+                self.weights[sid, g] = self.signals[sid].weight
+        self.column = {key: g for g, key in enumerate(self.group_keys)}
+
+    def scanner(self) -> "scan.Scanner":
+        if self._scanner is None:
+            self._scanner = scan.Scanner([s.pattern for s in self.signals])
+        return self._scanner
 
 
 def _compiled(taxonomy: Taxonomy) -> _Compiled:
@@ -104,6 +119,53 @@ def _match_batch(compiled: _Compiled, texts: list[_Text]) -> list[dict[int, list
                 if m:
                     base = starts[j]
                     found[c0 + j % n].setdefault(sid, []).append(((m.start() - base, m.end() - base), j < n))
+    return found
+
+
+FAST_MIN = 2000  # below this many texts, compiling the Hyperscan database costs more than it saves
+
+
+def _match(compiled: _Compiled, texts: list[_Text], fast: bool | None = None) -> list[dict[int, list]]:
+    """Per text, signal id -> [((start, end), in_title)]: :func:`_match_scan` for large batches of
+    ASCII texts when Hyperscan is installed, :func:`_match_batch` for the rest. The same result."""
+    if fast is None:
+        fast = len(texts) >= FAST_MIN
+    if not (fast and scan.AVAILABLE):
+        return _match_batch(compiled, texts)
+    plain = [i for i, t in enumerate(texts) if not (t.ltitle.isascii() and t.labstract.isascii())]
+    if not plain:
+        return _match_scan(compiled, texts)
+    found: list[dict[int, list]] = [{}] * len(texts)
+    skip = set(plain)
+    rest = [i for i in range(len(texts)) if i not in skip]
+    for idx, matched in ((plain, _match_batch(compiled, [texts[i] for i in plain])),
+                         (rest, _match_scan(compiled, [texts[i] for i in rest]))):
+        for i, hits in zip(idx, matched):
+            found[i] = hits
+    return found
+
+
+def _match_scan(compiled: _Compiled, texts: list[_Text]) -> list[dict[int, list]]:
+    """:func:`_match_batch` for ASCII texts, with one Hyperscan pass per field instead of one regex
+    per signal: Hyperscan says where each signal's leftmost match starts, ``re`` matches it there."""
+    scanner, signals = compiled.scanner(), compiled.signals
+    n = len(texts)
+    starts = scanner.first_starts([t.ltitle for t in texts] + [t.labstract for t in texts])
+    found: list[dict[int, list]] = []
+    for i, text in enumerate(texts):
+        hits: dict[int, list] = {}
+        for field_text, at, in_title in ((text.ltitle, starts[i], True), (text.labstract, starts[n + i], False)):
+            for sid, pos in at.items():
+                regex = signals[sid].regex
+                m = regex.match(field_text, pos) if pos >= 0 else regex.search(field_text)
+                if m:
+                    hits.setdefault(sid, []).append((m.span(), in_title))
+        for sid in scanner.unsupported:  # patterns Hyperscan cannot compile: searched the plain way
+            for field_text, in_title in ((text.ltitle, True), (text.labstract, False)):
+                m = signals[sid].regex.search(field_text)
+                if m:
+                    hits.setdefault(sid, []).append((m.span(), in_title))
+        found.append(hits)
     return found
 
 
@@ -143,44 +205,81 @@ def _evidence(hits, text: _Text, limit: int) -> str:
     return " | ".join(parts)
 
 
-def _row(text: _Text, hits: dict, taxonomy: Taxonomy, compiled: _Compiled, claim_patterns=None) -> dict:
-    tw = taxonomy.title_weight
-    row: dict = {}
+def _scores(hits: list[dict], compiled: _Compiled, title_weight: float) -> np.ndarray:
+    """(texts x groups) scores: every theme, sub-theme and facet value at once, as one product of
+    the found-signal matrices (title hits weighted ``title_weight``) with the signal weights."""
+    n, m = len(hits), len(compiled.signals)
+    found = np.zeros((n, m), dtype=np.float32)
+    rows, cols, vals = [], [], []
+    for i, h in enumerate(hits):
+        for sid, where in h.items():
+            for _, in_title in where:
+                rows.append(i)
+                cols.append(sid)
+                vals.append(title_weight if in_title else 1.0)
+    np.add.at(found, (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)), vals)
+    return found @ compiled.weights.astype(np.float32)
+
+
+def _columns(texts: list[_Text], hits: list[dict], taxonomy: Taxonomy, compiled: _Compiled,
+             claim_patterns=None) -> dict[str, list]:
+    """The columns :func:`classify` adds, for ``texts`` with their signal ``hits``."""
+    tw, n = taxonomy.title_weight, len(texts)
+    out: dict[str, list] = {}
+    # Chunks bound the memory of the found-signal matrix.
+    parts = [_scores(hits[c0:c0 + CHUNK], compiled, tw) for c0 in range(0, n, CHUNK)]
+    scores = np.concatenate(parts) if parts else np.zeros((0, len(compiled.group_keys)), dtype=np.float32)
+    col = compiled.column
     for theme in taxonomy.themes:
-        score, found = _score(compiled.groups[("theme", theme.name)], compiled, hits, tw)
+        # float32 sums can differ from the exact sum in the last bits: round before comparing.
+        score = np.round(scores[:, col[("theme", theme.name)]].astype(np.float64), 3)
         positive = score >= theme.threshold
-        sub = ""
-        if positive:
-            sub, best = theme.fallback_subtheme, 0.0
-            for st in theme.subthemes:
-                s, _ = _score(compiled.groups[("sub", theme.name, st.name)], compiled, hits, tw)
-                if s > best:
-                    sub, best = st.name, s
-        row[theme.name] = positive
-        row[f"{theme.name}_score"] = round(score, 3)
-        row[f"{theme.name}_subtheme"] = sub
-        # Near misses keep their evidence too, so an author can see why a paper was left out.
-        row[f"{theme.name}_evidence"] = _evidence(found, text, taxonomy.max_evidence) if found else ""
+        subs = theme.subthemes
+        sub_names = np.array([theme.fallback_subtheme] + [st.name for st in subs] + [""], dtype=object)
+        if subs:
+            sub_scores = scores[:, [col[("sub", theme.name, st.name)] for st in subs]]
+            best = sub_scores.argmax(axis=1) + 1
+            best[sub_scores.max(axis=1) <= 0] = 0
+        else:
+            best = np.zeros(n, dtype=np.int64)
+        best[~positive] = len(sub_names) - 1
+        ids = compiled.groups[("theme", theme.name)]
+        evidence = []
+        for text, h in zip(texts, hits):
+            _, found = _score(ids, compiled, h, tw) if any(sid in h for sid in ids) else (0, None)
+            # Near misses keep their evidence too, so an author can see why a paper was left out.
+            evidence.append(_evidence(found, text, taxonomy.max_evidence) if found else "")
+        out[theme.name] = positive.tolist()
+        out[f"{theme.name}_score"] = score.tolist()
+        out[f"{theme.name}_subtheme"] = sub_names[best].tolist()
+        out[f"{theme.name}_evidence"] = evidence
     for name, facet in taxonomy.facets.items():
-        scores = {}
-        for value in facet.values:
-            s, _ = _score(compiled.groups[("facet", name, value)], compiled, hits, tw)
-            if s > 0:
-                scores[value] = s
+        values = list(facet.values)
+        fs = scores[:, [col[("facet", name, v)] for v in values]] if values else np.zeros((n, 0))
         if facet.multi:
             default = facet.default if isinstance(facet.default, list) else ([facet.default] if facet.default else [])
-            row[name] = [v for v in facet.values if v in scores] or list(default)
+            out[name] = [[v for v, hit in zip(values, row) if hit] or list(default) for row in (fs > 0).tolist()]
         else:
-            row[name] = max(scores, key=scores.get) if scores else (facet.default or "")
-    row.update(extract_facts(text.title, text.abstract, claim_patterns))
-    return row
+            empty = facet.default or ""
+            if values:
+                best = fs.argmax(axis=1)
+                picked = np.array(values, dtype=object)[best]
+                picked[fs.max(axis=1) <= 0] = empty
+                out[name] = picked.tolist()
+            else:
+                out[name] = [empty] * n
+    facts = [extract_facts(t.title, t.abstract, c)
+             for t, c in zip(texts, claim_patterns if claim_patterns is not None else [None] * n)]
+    for column in FACT_COLUMNS:
+        out[column] = [f[column] for f in facts]
+    return out
 
 
 def classify_one(title: str, abstract: str, taxonomy: Taxonomy) -> dict:
     """The classification of one paper as a flat dict (the columns :func:`classify` adds)."""
     compiled = _compiled(taxonomy)
     text = _Text(title or "", abstract or "")
-    return _row(text, _match_batch(compiled, [text])[0], taxonomy, compiled)
+    return {k: v[0] for k, v in _columns([text], _match(compiled, [text]), taxonomy, compiled).items()}
 
 
 def theme_columns(taxonomy: Taxonomy) -> list[str]:
@@ -213,13 +312,12 @@ def classify(papers: pd.DataFrame, taxonomy: Taxonomy | str | Path) -> pd.DataFr
                  else [""] * len(papers))
     compiled = _compiled(taxonomy)
     texts = [_Text(t, a) for t, a in zip(titles, abstracts)]
-    hits = _match_batch(compiled, texts)
+    hits = _match(compiled, texts)
     claim_patterns = _claim_candidates(abstracts)
-    rows = [_row(text, h, taxonomy, compiled, c) for text, h, c in zip(texts, hits, claim_patterns)]
     columns = theme_columns(taxonomy) + list(taxonomy.facets) + FACT_COLUMNS
-    added = pd.DataFrame(rows, index=papers.index, columns=columns)
-    if not rows:
-        for t in taxonomy.themes:
-            added[t.name] = added[t.name].astype(bool)
+    data = _columns(texts, hits, taxonomy, compiled, claim_patterns)
+    added = pd.DataFrame({c: data[c] for c in columns}, index=papers.index, columns=columns)
+    for t in taxonomy.themes:
+        added[t.name] = added[t.name].astype(bool)
     keep = papers.drop(columns=[c for c in columns if c in papers.columns])
     return pd.concat([keep, added], axis=1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from ..corpus import code_and_project_url, find_urls
+from . import scan
 from .prefilter import Prefilter
 
 _NUM = r"\d+(?:[.,]\d+)*"
@@ -50,17 +51,31 @@ _METHOD_WE = re.compile(
 
 _DIGIT = re.compile(r"\d")
 _PREFILTER = None
+_SCANNER = None
+FAST_MIN = 2000  # below this many texts, compiling the Hyperscan database costs more than it saves
 
 
 def _claim_candidates(texts: list[str]) -> list[list[int]]:
-    """Per text, the claim patterns whose required words it holds (see :mod:`.prefilter`)."""
-    global _PREFILTER
-    if _PREFILTER is None:
-        _PREFILTER = Prefilter([regex.pattern for _, regex in _CLAIMS])
-    per_text: list[list[int]] = [[] for _ in texts]
-    for k, cand in enumerate(_PREFILTER.candidates([t.lower() for t in texts])):
-        for i in (range(len(texts)) if cand is None else cand.tolist()):
-            per_text[i].append(k)
+    """Per text, the claim patterns that can match it: those that do (Hyperscan, large batches of
+    ASCII texts) or those whose required words it holds (see :mod:`.prefilter`)."""
+    global _PREFILTER, _SCANNER
+    per_text: list[list[int] | None] = [None] * len(texts)
+    todo = list(range(len(texts)))
+    if scan.AVAILABLE and len(texts) >= FAST_MIN:
+        if _SCANNER is None:
+            _SCANNER = scan.Scanner([regex.pattern for _, regex in _CLAIMS], caseless=True, locate=False)
+        ascii_ = [i for i in todo if texts[i].isascii()]
+        for i, found in zip(ascii_, _SCANNER.first_starts([texts[i] for i in ascii_])):
+            per_text[i] = sorted(k for k in found if k not in _SCANNER.unsupported) + _SCANNER.unsupported
+        todo = [i for i in todo if per_text[i] is None]
+    if todo:
+        if _PREFILTER is None:
+            _PREFILTER = Prefilter([regex.pattern for _, regex in _CLAIMS])
+        for i in todo:
+            per_text[i] = []
+        for k, cand in enumerate(_PREFILTER.candidates([texts[i].lower() for i in todo])):
+            for j in (range(len(todo)) if cand is None else cand.tolist()):
+                per_text[todo[j]].append(k)
     return per_text
 
 
