@@ -68,6 +68,48 @@ signals = ['flops']
     assert not out.loc[["p2", "p3", "p4", "p5"], "efficiency_claims"].any()
 
 
+_MINI = """
+[settings]
+background_weight = 0.5
+background = ['^(?:recent|existing) ']
+foreground = ['\\bwe\\b']
+[themes.pruning]
+threshold = 3
+requires = ['\\b(?:visual|image|video)\\b']
+signals = [{ pattern = 'token pruning', weight = 3 }]
+"""
+
+
+def _mini(tmp_path, text=_MINI):
+    path = tmp_path / "taxonomy.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_taxonomy(path)
+
+
+def test_a_signal_only_in_a_scene_setting_sentence_counts_less(tmp_path):
+    tax = _mini(tmp_path)
+    frame = classify(pd.DataFrame({"title": ["a", "b", "c"], "abstract": [
+        "Recent visual models use token pruning. They are good.",                     # background only
+        "Recent visual models are large. Our image method uses token pruning.",       # about the paper
+        "Recent work shows we can apply token pruning to video.",                     # 'we': not background
+    ]}), tax)
+    assert frame["pruning_score"].tolist() == [1.5, 3.0, 3.0]
+    assert frame["pruning"].tolist() == [False, True, True]
+    # The later mention in a sentence about the paper is the one kept as evidence.
+    assert "Our image method uses token pruning" in frame.loc[1, "pruning_evidence"]
+    assert "+1.5" in frame.loc[0, "pruning_evidence"]
+
+
+def test_a_theme_needs_one_of_its_required_patterns(tmp_path):
+    tax = _mini(tmp_path)
+    frame = classify(pd.DataFrame({"title": ["Token pruning", "Token pruning"],
+                                   "abstract": ["We apply token pruning to text LLMs.",
+                                                "We apply token pruning to image LLMs."]}), tax)
+    assert frame["pruning_score"].tolist() == [9.0, 9.0]
+    assert frame["pruning"].tolist() == [False, True]
+    assert frame.loc[0, "pruning_subtheme"] == "" and frame.loc[1, "pruning_evidence"]
+
+
 @pytest.mark.parametrize("text, problem", [
     ("", "no themes"),
     ("[themes.x]\nsignals = ['(unclosed']\n", "not a valid regular expression"),

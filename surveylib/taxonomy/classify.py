@@ -8,6 +8,7 @@ facts (method, code link, numeric claims) are read the same way, from spans of t
 """
 from __future__ import annotations
 
+import bisect
 import re
 from pathlib import Path
 
@@ -27,19 +28,35 @@ MAX_SENTENCE = 220
 class _Text:
     """A paper's title and abstract, lower-cased once, with sentence bounds for evidence."""
 
-    __slots__ = ("title", "abstract", "ltitle", "labstract", "_bounds")
+    __slots__ = ("title", "abstract", "ltitle", "labstract", "_bounds", "_background")
 
     def __init__(self, title: str, abstract: str):
         self.title, self.abstract = title, abstract
         self.ltitle, self.labstract = _lower(title), _lower(abstract)
         self._bounds = None
+        self._background = None
+
+    def background(self, cues: re.Pattern, unless: re.Pattern | None) -> list[bool]:
+        """Per sentence of the abstract: does it set the scene (``cues`` match, ``unless`` does not)."""
+        if self._background is None:
+            b, out = self.bounds(), []
+            for k in range(len(b) - 1):
+                sentence = self.labstract[b[k]:b[k + 1]]
+                out.append(cues.search(sentence) is not None and not (unless and unless.search(sentence)))
+            self._background = out
+        return self._background
+
+    def bounds(self) -> list[int]:
+        """Sentence starts of the abstract, then its length."""
+        if self._bounds is None:
+            self._bounds = [0] + [m.end() for m in _SENTENCE_END.finditer(self.abstract)] + [len(self.abstract)]
+        return self._bounds
 
     def sentence(self, pos: int) -> str:
         """The sentence of the abstract holding character ``pos``, shortened around it if long."""
-        if self._bounds is None:
-            self._bounds = [0] + [m.end() for m in _SENTENCE_END.finditer(self.abstract)] + [len(self.abstract)]
-        start = max(b for b in self._bounds if b <= pos)
-        end = min((b for b in self._bounds if b > pos), default=len(self.abstract))
+        bounds = self.bounds()
+        k = bisect.bisect_right(bounds, pos) - 1
+        start, end = bounds[max(k, 0)], bounds[min(k + 1, len(bounds) - 1)]
         text = self.abstract[start:end].strip()
         if len(text) > MAX_SENTENCE:
             lo = max(0, pos - start - MAX_SENTENCE // 2)
@@ -68,6 +85,7 @@ class _Compiled:
 
         for theme in taxonomy.themes:
             add(("theme", theme.name), theme.signals)
+            add(("requires", theme.name), theme.requires)
             for st in theme.subthemes:
                 add(("sub", theme.name, st.name), st.signals)
         for name, facet in taxonomy.facets.items():
@@ -75,6 +93,10 @@ class _Compiled:
                 add(("facet", name, value), signals)
         self.prefilter = Prefilter([s.pattern for s in self.signals])
         self._scanner = None
+        cues = [f"(?:{s.pattern})" for s in taxonomy.background]
+        self.background = re.compile("|".join(cues)) if cues else None
+        unless = [f"(?:{s.pattern})" for s in taxonomy.foreground]
+        self.foreground = re.compile("|".join(unless)) if unless else None
         # Signal -> group weights, so that every group's score is one matrix product.
         self.group_keys = list(self.groups)
         self.weights = np.zeros((len(self.signals), len(self.group_keys)))
@@ -169,6 +191,38 @@ def _match_scan(compiled: _Compiled, texts: list[_Text]) -> list[dict[int, list]
     return found
 
 
+def _weigh(hits: list[dict[int, list]], texts: list[_Text], taxonomy: Taxonomy,
+           compiled: _Compiled) -> list[dict[int, list]]:
+    """Hits as ``[((start, end), in_title, factor)]``: ``factor`` is the taxonomy's background_weight
+    when a signal is found in the abstract only in sentences that set the scene (prior work, the
+    field's state), else 1. A later match in a sentence about the paper itself is preferred."""
+    regex = compiled.background
+    if regex is None or taxonomy.background_weight == 1.0:
+        return [{sid: [(m, t, 1.0) for m, t in where] for sid, where in h.items()} for h in hits]
+    low, signals = taxonomy.background_weight, compiled.signals
+    out = []
+    for text, h in zip(texts, hits):
+        weighed = {}
+        for sid, where in h.items():
+            found = []
+            for m, in_title in where:
+                factor = 1.0
+                if not in_title:
+                    bounds, back = text.bounds(), text.background(regex, compiled.foreground)
+                    k = bisect.bisect_right(bounds, m[0]) - 1
+                    while back[k]:  # look for the signal again after this scene-setting sentence
+                        again = signals[sid].regex.search(text.labstract, bounds[k + 1])
+                        if again is None:
+                            factor = low
+                            break
+                        m = again.span()
+                        k = bisect.bisect_right(bounds, m[0]) - 1
+                found.append((m, in_title, factor))
+            weighed[sid] = found
+        out.append(weighed)
+    return out
+
+
 def _match_reference(compiled: _Compiled, texts: list[_Text]) -> list[dict[int, list]]:
     """The plain way to do what :func:`_match_batch` does: every regex searched in every text (slow;
     kept as the reference the fast path is tested against)."""
@@ -186,8 +240,8 @@ def _score(ids, compiled: _Compiled, hits: dict, title_weight: float):
     """(score, [(contribution, match, in_title)]) of the signals ``ids`` found in one paper."""
     score, out = 0.0, []
     for sid in ids:
-        for m, in_title in hits.get(sid, ()):
-            w = compiled.signals[sid].weight * (title_weight if in_title else 1.0)
+        for m, in_title, factor in hits.get(sid, ()):
+            w = compiled.signals[sid].weight * (title_weight if in_title else factor)
             score += w
             out.append((w, m, in_title))
     return score, out
@@ -213,10 +267,10 @@ def _scores(hits: list[dict], compiled: _Compiled, title_weight: float) -> np.nd
     rows, cols, vals = [], [], []
     for i, h in enumerate(hits):
         for sid, where in h.items():
-            for _, in_title in where:
+            for _, in_title, factor in where:
                 rows.append(i)
                 cols.append(sid)
-                vals.append(title_weight if in_title else 1.0)
+                vals.append(title_weight if in_title else factor)
     np.add.at(found, (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)), vals)
     return found @ compiled.weights.astype(np.float32)
 
@@ -234,6 +288,8 @@ def _columns(texts: list[_Text], hits: list[dict], taxonomy: Taxonomy, compiled:
         # float32 sums can differ from the exact sum in the last bits: round before comparing.
         score = np.round(scores[:, col[("theme", theme.name)]].astype(np.float64), 3)
         positive = score >= theme.threshold
+        if theme.requires:
+            positive &= scores[:, col[("requires", theme.name)]] > 0
         subs = theme.subthemes
         sub_names = np.array([theme.fallback_subtheme] + [st.name for st in subs] + [""], dtype=object)
         if subs:
@@ -279,7 +335,8 @@ def classify_one(title: str, abstract: str, taxonomy: Taxonomy) -> dict:
     """The classification of one paper as a flat dict (the columns :func:`classify` adds)."""
     compiled = _compiled(taxonomy)
     text = _Text(title or "", abstract or "")
-    return {k: v[0] for k, v in _columns([text], _match(compiled, [text]), taxonomy, compiled).items()}
+    hits = _weigh(_match(compiled, [text]), [text], taxonomy, compiled)
+    return {k: v[0] for k, v in _columns([text], hits, taxonomy, compiled).items()}
 
 
 def theme_columns(taxonomy: Taxonomy) -> list[str]:
@@ -312,7 +369,7 @@ def classify(papers: pd.DataFrame, taxonomy: Taxonomy | str | Path) -> pd.DataFr
                  else [""] * len(papers))
     compiled = _compiled(taxonomy)
     texts = [_Text(t, a) for t, a in zip(titles, abstracts)]
-    hits = _match(compiled, texts)
+    hits = _weigh(_match(compiled, texts), texts, taxonomy, compiled)
     claim_patterns = _claim_candidates(abstracts)
     columns = theme_columns(taxonomy) + list(taxonomy.facets) + FACT_COLUMNS
     data = _columns(texts, hits, taxonomy, compiled, claim_patterns)

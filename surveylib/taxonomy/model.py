@@ -5,6 +5,9 @@ table and nothing else. Layout::
 
     [settings]
     title_weight = 2.0          # a signal found in the title counts this many times its weight
+    background = ['^(?:recent|existing) ']   # sentences about prior work or the field ...
+    foreground = ['\\bwe\\b']    # ... unless they say what the paper does ...
+    background_weight = 0.5     # ... count their signals at this weight
 
     [themes.token_compression]
     label = "Token compression"
@@ -16,6 +19,7 @@ table and nothing else. Layout::
       { pattern = 'quantiz\\w*', weight = -1 },     # a negative weight is evidence against
       'visual tokens',                              # a bare pattern has weight 1
     ]
+    requires = ['\\b(?:visual|image|video|audio|multimodal)\\b']   # optional: needed to be in the theme
     [[themes.token_compression.subthemes]]
     name = "attention-based pruning"
     description = "..."
@@ -42,7 +46,7 @@ from ..errors import SurveyError
 from .prefilter import uppercase_literals
 
 _SIGNAL_KEYS = {"pattern", "weight", "label"}
-_THEME_KEYS = {"label", "description", "threshold", "fallback_subtheme", "signals", "subthemes"}
+_THEME_KEYS = {"label", "description", "threshold", "fallback_subtheme", "signals", "subthemes", "requires"}
 _SUBTHEME_KEYS = {"name", "label", "description", "signals"}
 
 
@@ -73,6 +77,9 @@ class Theme:
     signals: tuple[Signal, ...] = ()
     subthemes: tuple[SubTheme, ...] = ()
     fallback_subtheme: str = "other"
+    # A paper can be in the theme only when one of these matches (e.g. a multimodal context for a
+    # theme about multimodal models); empty: no condition.
+    requires: tuple[Signal, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,11 @@ class Taxonomy:
     title_weight: float = 2.0
     max_evidence: int = 4
     path: str = "<taxonomy>"
+    # Sentences of an abstract that set the scene (prior work, the field's state) rather than say
+    # what the paper does: a signal found only there counts background_weight times its weight.
+    background: tuple[Signal, ...] = ()
+    background_weight: float = 1.0
+    foreground: tuple[Signal, ...] = ()  # a sentence matching one of these is never background
 
     @property
     def names(self) -> list[str]:
@@ -204,6 +216,7 @@ def parse_taxonomy(data: dict, path: str = "<taxonomy>") -> Taxonomy:
             signals=signals,
             subthemes=tuple(subthemes),
             fallback_subtheme=str(raw.get("fallback_subtheme", "other")),
+            requires=_signals(raw.get("requires"), f"{where}.requires"),
         ))
     facets = {}
     for fname, raw in data.get("facets", {}).items():
@@ -220,7 +233,16 @@ def parse_taxonomy(data: dict, path: str = "<taxonomy>") -> Taxonomy:
         title_weight=float(settings.get("title_weight", 2.0)),
         max_evidence=int(settings.get("max_evidence", 4)),
         path=path,
+        background=_signals(settings.get("background"), f"{path}: settings.background"),
+        foreground=_signals(settings.get("foreground"), f"{path}: settings.foreground"),
+        background_weight=_weight(settings.get("background_weight", 1.0), f"{path}: settings.background_weight"),
     )
+
+
+def _weight(value, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise SurveyError(f"{value!r} must be a number from 0 to 1", where=where)
+    return float(value)
 
 
 def load_taxonomy(path: str | Path) -> Taxonomy:
