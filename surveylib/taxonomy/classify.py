@@ -36,15 +36,17 @@ class _Text:
         self._bounds = None
         self._background = None
 
-    def background(self, cues: re.Pattern, unless: re.Pattern | None) -> list[bool]:
-        """Per sentence of the abstract: does it set the scene (``cues`` match, ``unless`` does not)."""
+    def background(self, k: int, cues: re.Pattern, unless: re.Pattern | None) -> bool:
+        """Does sentence ``k`` of the abstract set the scene (``cues`` match, ``unless`` does not)."""
         if self._background is None:
-            b, out = self.bounds(), []
-            for k in range(len(b) - 1):
-                sentence = self.labstract[b[k]:b[k + 1]]
-                out.append(cues.search(sentence) is not None and not (unless and unless.search(sentence)))
-            self._background = out
-        return self._background
+            self._background = {}
+        found = self._background.get(k)
+        if found is None:
+            b = self.bounds()
+            sentence = self.labstract[b[k]:b[k + 1]]
+            found = cues.search(sentence) is not None and not (unless and unless.search(sentence))
+            self._background[k] = found
+        return found
 
     def bounds(self) -> list[int]:
         """Sentence starts of the abstract, then its length."""
@@ -95,6 +97,10 @@ class _Compiled:
         self._scanner = None
         cues = [f"(?:{s.pattern})" for s in taxonomy.background]
         self.background = re.compile("|".join(cues)) if cues else None
+        self.weighed = {sid for key, ids in self.groups.items() if key[0] == "theme"
+                        for sid in ids if self.signals[sid].weight > 0}
+        # Signals whose presence is all that counts (a theme's `requires`): no span is located.
+        self.presence_only = {sid for key, ids in self.groups.items() if key[0] == "requires" for sid in ids}
         unless = [f"(?:{s.pattern})" for s in taxonomy.foreground]
         self.foreground = re.compile("|".join(unless)) if unless else None
         # Signal -> group weights, so that every group's score is one matrix product.
@@ -169,8 +175,10 @@ def _match(compiled: _Compiled, texts: list[_Text], fast: bool | None = None) ->
 
 def _match_scan(compiled: _Compiled, texts: list[_Text]) -> list[dict[int, list]]:
     """:func:`_match_batch` for ASCII texts, with one Hyperscan pass per field instead of one regex
-    per signal: Hyperscan says where each signal's leftmost match starts, ``re`` matches it there."""
-    scanner, signals = compiled.scanner(), compiled.signals
+    per signal: Hyperscan says where each signal's leftmost match starts, ``re`` matches it there.
+    (A `requires` pattern only needs to be present: where Hyperscan cannot say where it starts,
+    its span is left as (0, 0) rather than searched for.)"""
+    scanner, signals, presence = compiled.scanner(), compiled.signals, compiled.presence_only
     n = len(texts)
     starts = scanner.first_starts([t.ltitle for t in texts] + [t.labstract for t in texts])
     found: list[dict[int, list]] = []
@@ -178,6 +186,9 @@ def _match_scan(compiled: _Compiled, texts: list[_Text]) -> list[dict[int, list]
         hits: dict[int, list] = {}
         for field_text, at, in_title in ((text.ltitle, starts[i], True), (text.labstract, starts[n + i], False)):
             for sid, pos in at.items():
+                if pos < 0 and sid in presence:
+                    hits.setdefault(sid, []).append(((0, 0), in_title))
+                    continue
                 regex = signals[sid].regex
                 m = regex.match(field_text, pos) if pos >= 0 else regex.search(field_text)
                 if m:
@@ -193,24 +204,27 @@ def _match_scan(compiled: _Compiled, texts: list[_Text]) -> list[dict[int, list]
 
 def _weigh(hits: list[dict[int, list]], texts: list[_Text], taxonomy: Taxonomy,
            compiled: _Compiled) -> list[dict[int, list]]:
-    """Hits as ``[((start, end), in_title, factor)]``: ``factor`` is the taxonomy's background_weight
+    """Hits with ``[((start, end), in_title, factor)]`` for the positive theme signals (the others
+    keep ``((start, end), in_title)``, factor 1): ``factor`` is the taxonomy's background_weight
     when a signal is found in the abstract only in sentences that set the scene (prior work, the
     field's state), else 1. A later match in a sentence about the paper itself is preferred."""
     regex = compiled.background
     if regex is None or taxonomy.background_weight == 1.0:
-        return [{sid: [(m, t, 1.0) for m, t in where] for sid, where in h.items()} for h in hits]
-    low, signals = taxonomy.background_weight, compiled.signals
+        return hits
+    low, signals, unless = taxonomy.background_weight, compiled.signals, compiled.foreground
+    weighed_sids = compiled.weighed  # positive theme signals: the evidence a decision rests on
     out = []
     for text, h in zip(texts, hits):
-        weighed = {}
-        for sid, where in h.items():
+        weighed = h
+        for sid in weighed_sids.intersection(h):
+            where = h[sid]
             found = []
             for m, in_title in where:
                 factor = 1.0
                 if not in_title:
-                    bounds, back = text.bounds(), text.background(regex, compiled.foreground)
+                    bounds = text.bounds()
                     k = bisect.bisect_right(bounds, m[0]) - 1
-                    while back[k]:  # look for the signal again after this scene-setting sentence
+                    while text.background(k, regex, unless):  # look again after this scene-setting sentence
                         again = signals[sid].regex.search(text.labstract, bounds[k + 1])
                         if again is None:
                             factor = low
@@ -218,6 +232,8 @@ def _weigh(hits: list[dict[int, list]], texts: list[_Text], taxonomy: Taxonomy,
                         m = again.span()
                         k = bisect.bisect_right(bounds, m[0]) - 1
                 found.append((m, in_title, factor))
+            if weighed is h:
+                weighed = dict(h)
             weighed[sid] = found
         out.append(weighed)
     return out
@@ -240,8 +256,9 @@ def _score(ids, compiled: _Compiled, hits: dict, title_weight: float):
     """(score, [(contribution, match, in_title)]) of the signals ``ids`` found in one paper."""
     score, out = 0.0, []
     for sid in ids:
-        for m, in_title, factor in hits.get(sid, ()):
-            w = compiled.signals[sid].weight * (title_weight if in_title else factor)
+        for hit in hits.get(sid, ()):
+            m, in_title = hit[0], hit[1]
+            w = compiled.signals[sid].weight * (title_weight if in_title else hit[-1] if len(hit) > 2 else 1.0)
             score += w
             out.append((w, m, in_title))
     return score, out
@@ -267,10 +284,10 @@ def _scores(hits: list[dict], compiled: _Compiled, title_weight: float) -> np.nd
     rows, cols, vals = [], [], []
     for i, h in enumerate(hits):
         for sid, where in h.items():
-            for _, in_title, factor in where:
+            for hit in where:
                 rows.append(i)
                 cols.append(sid)
-                vals.append(title_weight if in_title else factor)
+                vals.append(title_weight if hit[1] else hit[2] if len(hit) > 2 else 1.0)
     np.add.at(found, (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)), vals)
     return found @ compiled.weights.astype(np.float32)
 
@@ -300,9 +317,10 @@ def _columns(texts: list[_Text], hits: list[dict], taxonomy: Taxonomy, compiled:
             best = np.zeros(n, dtype=np.int64)
         best[~positive] = len(sub_names) - 1
         ids = compiled.groups[("theme", theme.name)]
+        id_set = frozenset(ids)
         evidence = []
         for text, h in zip(texts, hits):
-            _, found = _score(ids, compiled, h, tw) if any(sid in h for sid in ids) else (0, None)
+            _, found = (0, None) if id_set.isdisjoint(h) else _score(ids, compiled, h, tw)
             # Near misses keep their evidence too, so an author can see why a paper was left out.
             evidence.append(_evidence(found, text, taxonomy.max_evidence) if found else "")
         out[theme.name] = positive.tolist()

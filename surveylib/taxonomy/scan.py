@@ -31,6 +31,12 @@ _LONG_GAP = re.compile(r"\{\d*,(\d+)\}")
 LONG_GAP = 40
 
 
+def _ascii(pattern: str) -> bytes:
+    """The pattern as bytes, each non-ASCII character as its UTF-8 bytes (``\\xHH``): only ASCII
+    texts are scanned, so such characters never match either way, but the pattern compiles."""
+    return "".join(c if c.isascii() else "".join(f"\\x{b:02x}" for b in c.encode()) for c in pattern).encode()
+
+
 class Scanner:
     """Patterns compiled into one Hyperscan database.
 
@@ -82,7 +88,7 @@ class Scanner:
     def _db(self, flags: dict[int, int]):
         db = hyperscan.Database()
         ids = list(flags)
-        db.compile(expressions=[self.patterns[i].encode("ascii", "backslashreplace") for i in ids],
+        db.compile(expressions=[_ascii(self.patterns[i]) for i in ids],
                    ids=ids, elements=len(ids), flags=[flags[i] for i in ids])
         return db
 
@@ -113,12 +119,15 @@ class Scanner:
 # Compiling ~200 patterns takes about a second; the compiled database is kept in the user's cache
 # directory, keyed by the patterns and flags, so only the first run after a taxonomy edit pays it.
 
+_CACHE_VERSION = 2  # bump when how patterns are compiled changes
+
+
 def _cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "surveylib" / "hyperscan"
 
 
 def _cache_file(patterns: list[str], flags: dict[int, int]) -> Path:
-    key = json.dumps([hyperscan.__version__, patterns, sorted(flags.items())])
+    key = json.dumps([_CACHE_VERSION, hyperscan.__version__, patterns, sorted(flags.items())])
     return _cache_dir() / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".hsdb")
 
 
@@ -127,7 +136,7 @@ def _load(path: Path):
     try:
         meta = json.loads(path.with_suffix(".json").read_text())
         flags = {int(k): int(v) for k, v in meta["flags"].items()}
-        return hyperscan.loadb(path.read_bytes()), flags, [int(i) for i in meta["unsupported"]]
+        return hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK), flags, [int(i) for i in meta["unsupported"]]
     except Exception:  # missing, truncated or from another Hyperscan build: compile again
         return None
 
