@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
+import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
+from typing import Callable
 
 from filelock import FileLock, Timeout
 
@@ -59,26 +64,82 @@ def replace_tree(staged: str | os.PathLike, target: str | os.PathLike) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-@contextlib.contextmanager
-def project_lock(root: str | os.PathLike, name: str = "survey", timeout: float = 600.0):
-    """Hold an exclusive lock on the project so two commands never write the same outputs.
+LOCK_NAME = ".survey.lock"
+LOCK_TIMEOUT = 600.0  # seconds; SURVEYLIB_LOCK_TIMEOUT overrides it (e.g. for scripts that must not wait)
 
-    A second process waits up to ``timeout`` seconds, then stops with a clear message.
+# Locks this process holds, by (lock file, thread): depth and what holds it. A command that
+# calls another's function in-process (taxonomy -> generate_bib) re-enters instead of waiting
+# for itself.
+_held: dict[tuple[str, int], list] = {}
+
+
+def _default_notice(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def project_lock(root: str | os.PathLike, name: str = "survey", timeout: float | None = None,
+                 notice: Callable[[str], None] | None = _default_notice):
+    """Hold the project's one exclusive lock (``build/.survey.lock``) while writing its files.
+
+    Every writer of a project (``survey bib``, ``taxonomy``, ``build``, ``enrich``) takes this
+    same lock, so two commands at once never interleave their writes. ``name`` says what
+    holds it ("bib", "build"...): a second process that has to wait prints (through
+    ``notice``; None for silence) what it waits for, and after ``timeout`` seconds (default
+    600, or ``SURVEYLIB_LOCK_TIMEOUT``) stops with a SurveyError. Nested use in the same
+    thread re-enters. The lock is the kernel's (flock): a killed holder releases it at once.
     """
     lock_dir = Path(root) / "build"
     lock_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(lock_dir / f".{name}.lock"))
+    path = lock_dir / LOCK_NAME
+    ident = (str(path.resolve()), threading.get_ident())
+    if ident in _held:  # re-entry: this thread already holds the project
+        _held[ident][0] += 1
+        try:
+            yield
+        finally:
+            _held[ident][0] -= 1
+        return
+    if timeout is None:
+        timeout = float(os.environ.get("SURVEYLIB_LOCK_TIMEOUT", LOCK_TIMEOUT))
+    lock = FileLock(str(path))
+    info = path.with_name(LOCK_NAME + ".owner")
     try:
-        lock.acquire(timeout=timeout)
+        lock.acquire(timeout=0)
     except Timeout:
-        raise SurveyError(
-            f"another surveylib command holds the project lock {lock_dir / f'.{name}.lock'}",
-            hint="wait for it to finish; if none is running, the lock frees itself (it is released on exit)",
-        ) from None
+        holder = lock_owner(root) or "another surveylib command"
+        if notice is not None:
+            notice(f"waiting for {holder} to finish (it holds {path}; giving up after {timeout:.0f} s)")
+        try:
+            lock.acquire(timeout=timeout)
+        except Timeout:
+            raise SurveyError(
+                f"{holder} still holds the project lock after {timeout:.0f} s",
+                where=str(path),
+                hint="wait for it to finish and run this command again (a killed command frees the lock "
+                     "at once; set SURVEYLIB_LOCK_TIMEOUT to wait longer)",
+            ) from None
+    _held[ident] = [1, name]
     try:
+        with contextlib.suppress(OSError):
+            atomic_write_text(info, json.dumps({"command": name, "pid": os.getpid(), "started": time.time()}))
         yield
     finally:
+        del _held[ident]
+        with contextlib.suppress(OSError):
+            info.unlink()
         lock.release()
+
+
+def lock_owner(root: str | os.PathLike) -> str | None:
+    """Who holds the project lock, as "`survey build` (pid 123, for 4 s)", or None when unknown."""
+    info = Path(root) / "build" / (LOCK_NAME + ".owner")
+    try:
+        owner = json.loads(info.read_text(encoding="utf-8"))
+        return (f"`survey {owner['command']}` (pid {owner['pid']}, "
+                f"for {max(0, time.time() - float(owner['started'])):.0f} s)")
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def read_json_lines(path: str | os.PathLike, what: str = "file") -> list[tuple[int, dict]]:
@@ -87,8 +148,6 @@ def read_json_lines(path: str | os.PathLike, what: str = "file") -> list[tuple[i
     Strict: a missing file, a line that is not valid JSON, or one that is not an object
     raises :class:`SurveyError` naming ``path:line``.
     """
-    import json
-
     path = Path(path)
     if not path.is_file():
         raise SurveyError(f"{what} {path} does not exist", where=str(path))
@@ -104,3 +163,22 @@ def read_json_lines(path: str | os.PathLike, what: str = "file") -> list[tuple[i
             raise SurveyError("line is not a JSON object", where=f"{path}:{n}")
         records.append((n, record))
     return records
+
+
+def import_nbformat():
+    """``import nbformat``, without the second of start-up it otherwise costs.
+
+    jsonschema (which nbformat imports) compiles 39 lark grammars for its optional
+    rfc3987_syntax IRI checker when that package is installed; nbformat's schema uses no IRI
+    format. The checker is blocked only while nbformat is first imported, so later imports of
+    it work normally. Returns the nbformat module.
+    """
+    if "nbformat" not in sys.modules and "rfc3987_syntax" not in sys.modules:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # makes its import fail
+        try:
+            import nbformat  # noqa: F401
+        finally:
+            del sys.modules["rfc3987_syntax"]
+    import nbformat
+
+    return nbformat

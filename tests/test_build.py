@@ -196,13 +196,57 @@ def test_cache_hit_on_unchanged_build(built, tmp_path):
     assert (root / "build" / "survey.html").stat().st_mtime_ns == before
 
 
-def test_editing_one_notebook_reexecutes_only_it(built, tmp_path):
+def test_prose_edit_reuses_the_outputs_and_matches_a_fresh_build(built, tmp_path):
+    """A markdown-only edit re-executes nothing; the page is the one a build from scratch
+    (every notebook executed again) writes."""
     root = copy_project(built[0], tmp_path / "proj")
     edit_cell(root, "02_methods.ipynb", 3, "A new paragraph citing [@gamma].")
+    lines: list[str] = []
+    result = build_survey(load_config(root), formats=("html",), progress=lines.append)
+    assert result.executed == [] and not result.up_to_date
+    assert result.cached == ["notebooks/01_intro.ipynb", "notebooks/02_methods.ipynb"]
+    page = (root / "build" / "survey.html").read_text(encoding="utf-8")
+    assert "A new paragraph citing" in page
+    fresh = copy_project(root, tmp_path / "fresh")
+    shutil.rmtree(fresh / "build")
+    again = build_survey(load_config(fresh), formats=("html",), use_cache=False, progress=None)
+    assert again.executed == ["notebooks/01_intro.ipynb", "notebooks/02_methods.ipynb"]
+    assert (fresh / "build" / "survey.html").read_text(encoding="utf-8") == page
+
+
+def test_editing_code_reexecutes_only_that_notebook(built, tmp_path):
+    root = copy_project(built[0], tmp_path / "proj")
+    edit_cell(root, "02_methods.ipynb", 3, "print('a new code cell ran')", cell_type="code")
     result = build_survey(load_config(root), formats=("html",), progress=None)
     assert result.executed == ["notebooks/02_methods.ipynb"]
     assert result.cached == ["notebooks/01_intro.ipynb"]
-    assert "A new paragraph citing" in (root / "build" / "survey.html").read_text(encoding="utf-8")
+    assert "a new code cell ran" in (root / "build" / "survey.html").read_text(encoding="utf-8")
+
+
+def test_code_that_reads_a_notebook_follows_its_citations(built, tmp_path):
+    """A notebook whose code asks what another cites (Survey.cited) re-executes when that
+    notebook's citations change, not when only its other prose does."""
+    root = copy_project(built[0], tmp_path / "proj")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Reader"),
+                nbformat.v4.new_code_cell("import surveylib as sl\n"
+                                          "print('intro cites', len(sl.open_survey().cited('01_intro.ipynb')), 'times')")]
+    nbformat.write(nb, root / "notebooks" / "03_reader.ipynb")
+    toml = root / "survey.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        '"notebooks/02_methods.ipynb"]', '"notebooks/02_methods.ipynb", "notebooks/03_reader.ipynb"]'), encoding="utf-8")
+    first = build_survey(load_config(root), formats=("html",), progress=None)
+    # survey.toml is data every notebook may read: changing it re-executes all of them
+    assert first.executed == ["notebooks/01_intro.ipynb", "notebooks/02_methods.ipynb", "notebooks/03_reader.ipynb"]
+    page = (root / "build" / "survey.html").read_text(encoding="utf-8")
+    count = int(re.search(r"intro cites (\d+) times", page).group(1))
+    assert count >= 5
+    edit_cell(root, "01_intro.ipynb", 1, "Prose without a citation.")
+    assert build_survey(load_config(root), formats=("html",), progress=None).executed == []
+    edit_cell(root, "01_intro.ipynb", 1, "Now also [@alpha; @gamma].")
+    result = build_survey(load_config(root), formats=("html",), progress=None)
+    assert result.executed == ["notebooks/03_reader.ipynb"]
+    assert f"intro cites {count + 2} times" in (root / "build" / "survey.html").read_text(encoding="utf-8")
 
 
 def test_editing_data_reexecutes_all(built, tmp_path):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from surveylib.corpus import IngestReport
-from surveylib.errors import SourceError
+from surveylib.errors import SourceError, SurveyError
 from surveylib.sources import ingest, read_source
 
 SURVEY = Path(sys.executable).with_name("survey")
@@ -360,7 +360,61 @@ def test_killed_survey_build_leaves_the_previous_html_intact(tmp_path):
     result = run_survey(project, "build", "--to", "html")
     assert result.returncode == 0, result.stdout + result.stderr
     assert b"Version marker final" in html.read_bytes()
-    print("left in build/ after the kills:", sorted(p.name for p in (project / "build").iterdir()))
+    # whatever the kills left (staging folders, half-written files) is gone after this build
+    assert not leftovers(project / "build")
+
+
+def leftovers(build: Path) -> list[str]:
+    """What an interrupted build can leave: staging folders, temporary and set-aside files."""
+    names = [p.name for p in build.iterdir()] + [p.name for p in (build / ".cache").glob(".*")]
+    return sorted(n for n in names if n.startswith(".stage-") or n.endswith(".tmp") or ".old-" in n)
+
+
+def test_next_build_sweeps_what_a_killed_build_left(tmp_path):
+    """SIGKILL while the output is staged leaves build/.stage-*; the next build removes it
+    and leaves the previous page untouched until the new one is complete."""
+    project = make_project(tmp_path / "p", sources=1, notebook=True)
+    assert run_survey(project, "bib").returncode == 0
+    assert run_survey(project, "build", "--to", "html").returncode == 0
+    html = project / "build" / "survey.html"
+    left: list[str] = []
+    for n in range(6):  # the kill must land while the staging folder exists; retry if it missed
+        previous = html.read_bytes()
+        write_notebook(project, f"kill{n}")
+        proc = start(project, "build", "--to", "html")
+        kill_when(proc, project / "build", (".stage-",), None)
+        now = html.read_bytes()
+        assert now == previous or (f"Version marker kill{n}".encode() in now and now.rstrip().endswith(b"</html>"))
+        left = [name for name in leftovers(project / "build") if name.startswith(".stage-")]
+        if left:
+            break
+    assert left, "no kill landed while the build was staging"
+    write_notebook(project, "after")
+    result = run_survey(project, "build", "--to", "html")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "leftover(s) of an interrupted build" in result.stdout and left[0] in result.stdout
+    assert not leftovers(project / "build")
+    assert b"Version marker after" in html.read_bytes()
+
+
+def test_sweep_keeps_the_staging_folder_of_a_live_process(tmp_path):
+    from surveylib.build import sweep_stale
+
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    try:
+        out = tmp_path / "build"
+        for name in (f".stage-{alive.pid}-a", f".stage-{dead.pid}-b"):
+            (out / name).mkdir(parents=True)
+            (out / name / "survey.html").write_text("partial", encoding="utf-8")
+        (out / ".survey.html.x1y2.tmp").write_text("half", encoding="utf-8")
+        (out / "survey.html").write_text("<html>good</html>", encoding="utf-8")
+        assert sweep_stale(out) == [".stage-%d-b" % dead.pid, ".survey.html.x1y2.tmp"]
+        assert sorted(p.name for p in out.iterdir()) == [f".stage-{alive.pid}-a", "survey.html"]
+    finally:
+        alive.kill()
+        alive.wait()
 
 
 def test_two_builds_at_once_do_not_corrupt_the_output(tmp_path):
@@ -374,6 +428,71 @@ def test_two_builds_at_once_do_not_corrupt_the_output(tmp_path):
     html = (project / "build" / "survey.html").read_bytes()
     assert b"Version marker concurrent" in html and html.rstrip().endswith(b"</html>")
     assert not [p.name for p in (project / "build").iterdir() if p.name.startswith((".stage-", ".survey.html."))]
+
+
+def test_bib_and_build_at_once_do_not_corrupt_the_output(tmp_path):
+    """Different commands take the same project lock: a build started while `survey bib`
+    rewrites the bibliography waits for it, then builds from the complete file."""
+    project = make_project(tmp_path / "p", sources=2, notebook=True)
+    procs = [start(project, "bib"), start(project, "build", "--to", "html"), start(project, "taxonomy")]
+    outputs = [p.communicate(timeout=600) for p in procs]
+    for proc, (out, err) in zip(procs, outputs):
+        assert proc.returncode == 0 and "Traceback" not in err, out + err
+    assert parses(project / "bib" / "survey.bib")
+    page = (project / "build" / "survey.html").read_bytes()
+    assert b"Version marker first" in page and page.rstrip().endswith(b"</html>")
+
+
+@pytest.mark.parametrize("command", [["bib"], ["taxonomy"], ["build", "--to", "html"]])
+def test_a_writer_waits_for_the_project_lock_then_stops_clearly(tmp_path, command):
+    """While another command holds the project lock, each writer says what it waits for and,
+    after SURVEYLIB_LOCK_TIMEOUT, stops with an error (no traceback) having written nothing."""
+    from surveylib.io import project_lock
+
+    project = make_project(tmp_path / "p", sources=1, notebook=True)
+    assert run_survey(project, "bib").returncode == 0
+    before = {p: p.read_bytes() for p in (project / "bib").rglob("*") if p.is_file()}
+    env = dict(os.environ, SURVEYLIB_LOCK_TIMEOUT="1")
+    with project_lock(project, "enrich", notice=None):
+        proc = subprocess.run([str(SURVEY), *command], cwd=project, capture_output=True, text=True, env=env,
+                              timeout=120)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "Traceback" not in out, out
+    assert f"waiting for `survey enrich` (pid {os.getpid()}" in out
+    assert "still holds the project lock after 1 s" in proc.stderr
+    assert {p: p.read_bytes() for p in (project / "bib").rglob("*") if p.is_file()} == before
+    assert not (project / "build" / "survey.html").exists()
+
+
+def test_a_waiting_command_runs_once_the_lock_is_free(tmp_path):
+    import threading
+
+    from surveylib.io import project_lock
+
+    project = make_project(tmp_path / "p", sources=1)
+    with project_lock(project, "build", notice=None):
+        proc = start(project, "bib")
+        time.sleep(3)  # time enough to write, had it not waited
+        assert proc.poll() is None and not (project / "bib" / "survey.bib").exists()
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out + err
+    assert "waiting for `survey build`" in err and parses(project / "bib" / "survey.bib")
+    # in one process the lock is re-entrant per thread; another thread waits like another process
+    with project_lock(project, "taxonomy"):
+        with project_lock(project, "bib"):
+            failed = []
+
+            def other():
+                try:
+                    with project_lock(project, "build", timeout=0.2, notice=None):
+                        pass
+                except SurveyError as exc:
+                    failed.append(str(exc))
+
+            thread = threading.Thread(target=other)
+            thread.start()
+            thread.join()
+            assert failed and "`survey taxonomy`" in failed[0]
 
 
 def test_two_bibs_at_once_do_not_corrupt_the_output(tmp_path):

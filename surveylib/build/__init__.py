@@ -27,10 +27,10 @@ from typing import Callable
 
 from ..config import Config
 from ..errors import SurveyError
-from ..io import atomic_write_bytes, atomic_write_text, project_lock, replace_tree
+from ..io import atomic_write_bytes, atomic_write_text, import_nbformat, project_lock, replace_tree
 from .outputs import figure, table
 
-__all__ = ["build_survey", "BuildResult", "figure", "table", "FORMATS"]
+__all__ = ["build_survey", "BuildResult", "figure", "table", "FORMATS", "sweep_stale"]
 
 FORMATS = ("html", "latex", "pdf")
 
@@ -82,13 +82,17 @@ def build_survey(config: Config, formats=("html",), jobs: int = 2, use_cache: bo
     started = time.perf_counter()
     result = BuildResult()
     targets = _targets(config, formats)
-    with project_lock(config.root):
+    with project_lock(config.root, "build", notice=say if progress else None):
+        swept = sweep_stale(config.output)
+        if swept:
+            say(f"removed {len(swept)} leftover(s) of an interrupted build: {', '.join(swept)}")
         executed = execute_notebooks(config, jobs=jobs, use_cache=use_cache, progress=say)
         result.executed = [e.rel for e in executed if not e.cached]
         result.cached = [e.rel for e in executed if e.cached]
         stamp_file = config.output / ".cache" / "outputs.json"
+        # The execution keys cover code and data; the digests add the prose.
         stamp = hashlib.sha256(json.dumps(
-            [[e.key for e in executed], config.title, list(config.authors), config.date,
+            [[[e.key, e.digest] for e in executed], config.title, list(config.authors), config.date,
              shared_digest(config), _build_code_digest()]).encode()).hexdigest()
         stamps = _read_json(stamp_file)
         if use_cache and all(stamps.get(f) == stamp and targets[f].exists() for f in formats):
@@ -97,7 +101,7 @@ def build_survey(config: Config, formats=("html",), jobs: int = 2, use_cache: bo
             say(f"up to date: {', '.join(str(p.relative_to(config.root)) for p in targets.values())} "
                 f"({result.seconds:.1f} s)")
             return result
-        staging = Path(tempfile.mkdtemp(prefix=".stage-", dir=config.output))
+        staging = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-", dir=config.output))
         try:
             staged = _export(config, executed, formats, staging, say, result)
             # Everything succeeded: move each output into place (atomically, one by one).
@@ -119,17 +123,58 @@ def build_survey(config: Config, formats=("html",), jobs: int = 2, use_cache: bo
     return result
 
 
-def _import_nbformat_quickly() -> None:
-    """Import nbformat without jsonschema's optional rfc3987_syntax IRI checker, which compiles
-    39 lark grammars at import (about 1 s, the largest fixed cost of a build). nbformat's schema
-    uses no IRI format; the block is lifted right after, so later imports work normally."""
-    if "nbformat" in sys.modules or "rfc3987_syntax" in sys.modules:
-        return
-    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # makes its import fail
+STAGE_PREFIX = ".stage-"
+
+
+def sweep_stale(output: Path) -> list[str]:
+    """Remove what an interrupted (killed) build left in ``output``: staging folders
+    (``.stage-<pid>-*``), half-written files (``.survey.html.*.tmp``) and trees set aside by
+    :func:`surveylib.io.replace_tree` (``.latex.old-<pid>``). Returns the names removed.
+
+    Call it holding the project lock: then no live build is writing here, except a process
+    still alive whose pid a leftover names (a build of another project sharing ``output``),
+    whose files are kept.
+    """
+    if not output.is_dir():
+        return []
+    removed = []
+    for entry in sorted(output.iterdir()):
+        name = entry.name
+        if name.startswith(STAGE_PREFIX):
+            pid = name[len(STAGE_PREFIX):].split("-", 1)[0]
+        elif name.startswith(".") and name.endswith(".tmp"):
+            pid = ""
+        elif name.startswith(".") and ".old-" in name:
+            pid = name.rsplit(".old-", 1)[1]
+        else:
+            continue
+        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(name)
+    cache = output / ".cache"
+    if cache.is_dir():
+        for entry in cache.glob(".*.tmp"):
+            entry.unlink(missing_ok=True)
+    return removed
+
+
+def _alive(pid: int) -> bool:
     try:
-        import nbformat  # noqa: F401
-    finally:
-        del sys.modules["rfc3987_syntax"]
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _import_nbformat_quickly() -> None:
+    """nbformat without jsonschema's IRI grammars (see :func:`surveylib.io.import_nbformat`)."""
+    import_nbformat()
 
 
 def _export(config, executed, formats, staging: Path, say, result: BuildResult) -> dict[str, Path]:

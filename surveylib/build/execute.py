@@ -1,9 +1,17 @@
-"""Run the section notebooks: nbclient, one fresh kernel each over IPC, cached by content hash.
+"""Run the section notebooks: nbclient, one fresh kernel each over IPC, cached by what the code reads.
 
 ``execute_notebooks(config, jobs, use_cache, progress)`` returns the executed notebooks in
-``[build] notebooks`` order. A notebook is re-executed only when its cache key changes: the
-hash of its cells (outputs ignored), the surveylib version, and the data files a
-notebook can read (corpus sources, .bib, taxonomy, overrides, keys, metadata).
+``[build] notebooks`` order. A notebook is re-executed only when its *execution key* changes:
+
+- its code cells (sources, and the tags that change how nbclient runs them) and its kernel;
+- the data files a notebook can read: everything under ``bib/`` (corpus sources, .bib,
+  taxonomy, overrides, keys, metadata, wherever survey.toml puts them) and survey.toml;
+- the surveylib version;
+- the citations of the notebooks its code names (``survey.cited("02_x.ipynb")``,
+  ``survey.uncited(...)``): their cited keys per cell and their code, not their prose.
+
+Its markdown cells are not part of the key: after a prose-only edit the outputs of the last
+run are put into the notebook as it is now (:func:`with_outputs`) and only the export runs again.
 """
 from __future__ import annotations
 
@@ -18,44 +26,74 @@ from pathlib import Path
 from typing import Callable
 
 from .. import __version__
-from ..config import Config
+from ..config import CONFIG_NAME, Config
 from ..errors import SurveyError
-from ..io import atomic_write_text
+from ..io import atomic_write_text, import_nbformat
 
 CELL_TIMEOUT = 600  # seconds per cell; a survey notebook should take seconds
+KERNEL = "python3"
+# Cell tags that change what nbclient does with a cell (so they belong in the execution key).
+EXECUTION_TAGS = ("raises-exception", "skip-execution")
 
 
 @dataclass
 class Executed:
-    """One notebook after execution: where it came from, its key, whether it was cached.
+    """One notebook of the build: where it came from, its keys, whether it ran or was cached.
 
-    ``nb`` (the executed notebook) is read from the cache only when first asked for, so an
-    up-to-date build never parses a notebook.
+    ``key`` is the execution key (code + data), ``digest`` the hash of everything the author
+    wrote (prose too). ``nb`` (the notebook as written now, with outputs) is assembled only
+    when first asked for, so an up-to-date build never parses a notebook.
     """
 
     path: Path
     rel: str
     key: str
+    digest: str
     cached: bool
     cache_file: Path
+    text: str = ""
     _nb: object = None
 
     @property
     def nb(self):
         if self._nb is None:
-            import nbformat
-
-            self._nb = nbformat.read(self.cache_file, as_version=4)
+            nbformat = import_nbformat()
+            self._nb = with_outputs(nbformat.reads(self.text, as_version=4),
+                                    nbformat.read(self.cache_file, as_version=4), where=self.rel)
         return self._nb
 
 
+def with_outputs(nb, executed, where: str = "notebook"):
+    """``nb`` (a notebook as written now) with the outputs of ``executed`` (the same notebook
+    run earlier, same code cells, perhaps other prose): code cells take the outputs and
+    execution counts in order, the notebook its ``language_info``. Returns ``nb``, changed."""
+    mine = [c for c in nb.cells if c.cell_type == "code"]
+    ran = [c for c in executed.cells if c.cell_type == "code"]
+    if len(mine) != len(ran) or any(a.source != b.source for a, b in zip(mine, ran)):
+        raise SurveyError("the execution cache does not match the notebook's code", where=where,
+                          hint="run `survey build --no-cache`")
+    for cell, old in zip(mine, ran):
+        cell.outputs, cell.execution_count = old.outputs, old.execution_count
+    if "language_info" in executed.metadata:
+        nb.metadata["language_info"] = executed.metadata["language_info"]
+    return nb
+
+
 def data_files(config: Config) -> list[Path]:
-    """The data files every notebook may read; a change to any re-executes all notebooks."""
+    """The data files every notebook may read; a change to any re-executes all notebooks:
+    survey.toml, every file under bib/ (not dot-files: tool state such as the merge base),
+    and the files survey.toml names, wherever they are."""
     try:
         sources = config.source_files()
     except SurveyError:
         sources = []
-    return [*sources, config.bib, config.taxonomy, config.overrides, config.keys, config.metadata]
+    named = [config.root / CONFIG_NAME, *sources, config.bib, config.taxonomy, config.overrides, config.keys,
+             config.metadata]
+    bib_dir = config.root / "bib"
+    under_bib = sorted(p for p in bib_dir.rglob("*") if p.is_file()
+                       and not any(part.startswith(".") for part in p.relative_to(bib_dir).parts)) \
+        if bib_dir.is_dir() else []
+    return list(dict.fromkeys([*named, *under_bib]))
 
 
 def _data_digest(config: Config) -> str:
@@ -69,24 +107,67 @@ def _data_digest(config: Config) -> str:
     return h.hexdigest()
 
 
+def _source(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
 def notebook_digest(nb: dict) -> str:
-    """A hash of what the author wrote: cell types, sources and metadata, not outputs.
+    """A hash of everything the author wrote: cell types, sources and metadata, not outputs.
 
     ``nb`` is the notebook JSON as a dict (nbformat's node or plain ``json.load``)."""
-    cells = []
-    for c in nb.get("cells", []):
-        source = c.get("source", "")
-        cells.append({"t": c.get("cell_type"), "s": "".join(source) if isinstance(source, list) else source,
-                      "m": c.get("metadata", {})})
+    cells = [{"t": c.get("cell_type"), "s": _source(c), "m": c.get("metadata", {})} for c in nb.get("cells", [])]
     return hashlib.sha256(json.dumps(cells, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def cache_key(nb: dict, shared: str) -> str:
-    return hashlib.sha256((notebook_digest(nb) + shared).encode()).hexdigest()[:20]
+def code_digest(nb: dict) -> str:
+    """A hash of what execution depends on in ``nb`` itself: its code cells (source and
+    execution tags, in order) and its kernel. Markdown cells do not count."""
+    cells = [{"s": _source(c), "tags": sorted(set((c.get("metadata") or {}).get("tags") or []) & set(EXECUTION_TAGS))}
+             for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    kernel = ((nb.get("metadata") or {}).get("kernelspec") or {}).get("name")
+    return hashlib.sha256(json.dumps([KERNEL, kernel, cells], sort_keys=True).encode()).hexdigest()
+
+
+def citation_digest(nb: dict) -> str:
+    """A hash of what code learns about ``nb`` through ``Survey.cited``: the keys its markdown
+    cells cite, in order, its code cells (``cite(...)`` calls, bracketed citations) and the
+    notebook metadata (its theme). Cell numbers are left out, so inserting a paragraph
+    re-executes no reader of the notebook (``survey check``, which reports them, is not a
+    notebook's business)."""
+    from ..citations import find_citations
+
+    cells = []
+    for c in nb.get("cells", []):
+        if c.get("cell_type") == "markdown":
+            cells += [item.key for cite in find_citations(_source(c)) for item in cite.items]
+        elif c.get("cell_type") == "code":
+            cells.append({"code": _source(c)})
+    meta = (nb.get("metadata") or {}).get("surveylib")
+    return hashlib.sha256(json.dumps([cells, meta], sort_keys=True, default=str).encode()).hexdigest()
+
+
+def reads_notebooks(nb: dict, names: list[str]) -> list[str]:
+    """Which of the project's notebooks (file ``names``) the code of ``nb`` reads: those it
+    names (``survey.cited("02_x.ipynb")``, with or without ``.ipynb``). Code that asks about
+    notebooks without naming one (a ``.ipynb`` pattern, ``cited(name)`` on a computed name)
+    is taken to read them all."""
+    code = "\n".join(_source(c) for c in nb.get("cells", []) if c.get("cell_type") == "code")
+    named = [n for n in names if n in code or Path(n).stem in code]
+    if named:
+        return named
+    return list(names) if any(word in code for word in (".ipynb", "cited(", "notebook_citations",
+                                                         "check_notebooks")) else []
+
+
+def cache_key(nb: dict, shared: str, deps: str = "") -> str:
+    """The execution key: ``nb``'s code, ``shared`` (:func:`shared_digest`) and ``deps`` (the
+    citation digests of the notebooks its code reads)."""
+    return hashlib.sha256((code_digest(nb) + shared + deps).encode()).hexdigest()[:20]
 
 
 def shared_digest(config: Config) -> str:
-    """The part of every cache key that does not depend on the notebook."""
+    """The part of every execution key that does not depend on the notebook."""
     # The surveylib version, not its source: an editable install being worked on would
     # otherwise invalidate every notebook on each library edit. Use --no-cache after such edits.
     return hashlib.sha256((__version__ + _data_digest(config)).encode()).hexdigest()
@@ -126,55 +207,78 @@ async def _run_one(nb, root: Path, rel: str, sockdir: Path, index: int):
     return nb
 
 
-def execute_notebooks(config: Config, jobs: int = 2, use_cache: bool = True,
-                      progress: Callable[[str], None] | None = print) -> list[Executed]:
-    """Execute (or take from ``build/.cache``) every notebook of ``config.notebooks``, in order."""
-    say = progress or (lambda _msg: None)
-    cache = config.output / ".cache"
-    cache.mkdir(parents=True, exist_ok=True)
+def read_notebooks(config: Config) -> list[tuple[Path, str, str, dict]]:
+    """``(path, rel, text, json)`` of every notebook of ``config.notebooks``, in order."""
     if not config.notebooks:
-        raise SurveyError("no notebooks to build", where=str(config.root / "survey.toml"),
+        raise SurveyError("no notebooks to build", where=str(config.root / CONFIG_NAME),
                           hint="list them under [build] notebooks")
-    shared = shared_digest(config)
-    total = len(config.notebooks)
-    results: list[Executed | None] = [None] * total
-    todo: list[tuple[int, Executed]] = []
-    for i, path in enumerate(config.notebooks):
+    out = []
+    for path in config.notebooks:
         rel = os.path.relpath(path, config.root)
         if not path.is_file():
-            raise SurveyError(f"notebook {rel} does not exist", where=str(config.root / "survey.toml"),
+            raise SurveyError(f"notebook {rel} does not exist", where=str(config.root / CONFIG_NAME),
                               hint="fix [build] notebooks")
         try:
             text = path.read_text(encoding="utf-8")
             raw = json.loads(text)
         except (OSError, ValueError) as exc:
             raise SurveyError(f"not a readable notebook: {exc}", where=rel) from None
-        key = cache_key(raw, shared)
-        cached = cache / f"{path.stem}-{key}.ipynb"
-        if use_cache and cached.is_file():
-            results[i] = Executed(path, rel, key, True, cached)
-            say(f"[{i + 1}/{total}] {rel}: cached")
-        else:
-            from . import _import_nbformat_quickly
+        if not isinstance(raw, dict):
+            raise SurveyError("not a notebook (the JSON is not an object)", where=rel)
+        out.append((path, rel, text, raw))
+    return out
 
-            _import_nbformat_quickly()
-            import nbformat
 
-            nb = nbformat.reads(text, as_version=4)
-            for cell in nb.cells:  # start from a clean notebook
-                if cell.cell_type == "code":
-                    cell.outputs, cell.execution_count = [], None
-            todo.append((i, Executed(path, rel, key, False, cached, nb)))
+def plan(config: Config, use_cache: bool = True) -> list[Executed]:
+    """What a build would do, without running anything: one :class:`Executed` per notebook,
+    ``cached=True`` where ``build/.cache`` holds a run with the same execution key."""
+    cache = config.output / ".cache"
+    shared = shared_digest(config)
+    notebooks = read_notebooks(config)
+    names = [p.name for p, *_ in notebooks]
+    cites = {}
+    planned = []
+    for path, rel, text, raw in notebooks:
+        deps = []
+        for name in reads_notebooks(raw, names):
+            if name not in cites:
+                cites[name] = citation_digest(next(r for p, _, _, r in notebooks if p.name == name))
+            deps.append(name + ":" + cites[name])
+        key = cache_key(raw, shared, "\n".join(deps))
+        cache_file = cache / f"{path.stem}-{key}.ipynb"
+        planned.append(Executed(path, rel, key, notebook_digest(raw), use_cache and cache_file.is_file(),
+                                cache_file, text))
+    return planned
+
+
+def execute_notebooks(config: Config, jobs: int = 2, use_cache: bool = True,
+                      progress: Callable[[str], None] | None = print) -> list[Executed]:
+    """Execute (or take from ``build/.cache``) every notebook of ``config.notebooks``, in order."""
+    say = progress or (lambda _msg: None)
+    cache = config.output / ".cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    planned = plan(config, use_cache)
+    total = len(planned)
+    todo: list[tuple[int, Executed]] = []
+    for i, ex in enumerate(planned):
+        if ex.cached:
+            say(f"[{i + 1}/{total}] {ex.rel}: cached")
+            continue
+        nbformat = import_nbformat()
+        nb = nbformat.reads(ex.text, as_version=4)
+        for cell in nb.cells:  # start from a clean notebook
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        ex._nb = nb
+        todo.append((i, ex))
     if todo:
-        import nbformat
-
+        nbformat = import_nbformat()
         asyncio.run(_run_all(config, todo, jobs, total, say))
         for i, ex in todo:
             for old in cache.glob(f"{ex.path.stem}-*.ipynb"):
                 old.unlink(missing_ok=True)
-            atomic_write_text(cache / f"{ex.path.stem}-{ex.key}.ipynb", nbformat.writes(ex.nb))
-            results[i] = ex
-    return results  # type: ignore[return-value]
+            atomic_write_text(ex.cache_file, nbformat.writes(ex.nb))
+    return planned
 
 
 async def _run_all(config: Config, todo, jobs: int, total: int, say) -> None:

@@ -23,7 +23,11 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..bibliography import generate_bib
+    from ..io import project_lock
 
     config = config_from(args, sources=args.sources or None, bib=args.bib, keys=args.keys, metadata=args.metadata)
-    print(generate_bib(config))
+    # The whole command under the project lock (generate_bib re-enters it), so a second
+    # command waits before reading anything this one is about to rewrite.
+    with project_lock(config.root, "bib"):
+        print(generate_bib(config))
     return 0

@@ -21,18 +21,17 @@ def run(args) -> int:
 
     config = config_from(args)
     names = load_taxonomy(config.taxonomy).names
+    # One hold of the project lock for the CSV and the bib keywords, so no other command sees
+    # (or writes) one without the other; generate_bib re-enters the same lock.
     with project_lock(config.root, "taxonomy"):
         frame = corpus_taxonomy(config)
         out = config.output / "taxonomy.csv"
         atomic_write_text(out, to_csv_text(frame))
         counts = ", ".join(f"{t}: {int(frame[t].sum())}" for t in names)
         print(f"taxonomy: {len(frame)} papers ({counts}) -> {out}")
-    if not args.no_bib:
-        try:
+        if not args.no_bib:
             from ..bibliography import generate_bib
-        except ImportError:
-            print("bibliography: generate_bib not available yet; keywords not written")
-            return 0
-        generate_bib(config, keywords=corpus_keywords(config, frame=frame))
-        print(f"keywords written to {config.bib}")
+
+            generate_bib(config, keywords=corpus_keywords(config, frame=frame))
+            print(f"keywords written to {config.bib}")
     return 0
