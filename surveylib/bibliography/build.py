@@ -10,7 +10,7 @@ from bibtexparser import Library
 
 from ..corpus import normalize_title
 from ..errors import SurveyError
-from ..io import atomic_write_text, project_lock
+from ..io import atomic_write_bytes, project_lock
 from .entries import build_library, found_records, load_metadata
 from .files import author_blocks, check_parsed, format_bib, read_bib
 from .keys import assign_keys, read_pins, write_pins
@@ -42,14 +42,18 @@ def _shown(path: Path, root: Path) -> str:
         return Path(path).name
 
 
-def _check_unique_titles(corpus: pd.DataFrame) -> None:
-    seen: dict[str, str] = {}
-    for title in corpus["title"]:
-        norm = normalize_title(str(title))
-        if norm in seen:
-            raise SurveyError(f"two papers have the same normalised title: {seen[norm]!r} and {title!r}",
-                              where=str(title), hint="deduplicate the corpus (surveylib.sources.ingest does)")
-        seen[norm] = str(title)
+def _normalized_unique_titles(titles: list[str]) -> list[str]:
+    """The normalised titles (computed once: keys, pins and metadata all look papers up by
+    them), refusing two papers with the same one."""
+    norms = [normalize_title(t) for t in titles]
+    if len(set(norms)) != len(norms):
+        seen: dict[str, str] = {}
+        for title, norm in zip(titles, norms):
+            if norm in seen:
+                raise SurveyError(f"two papers have the same normalised title: {seen[norm]!r} and {title!r}",
+                                  where=title, hint="deduplicate the corpus (surveylib.sources.ingest does)")
+            seen[norm] = title
+    return norms
 
 
 def with_keys(corpus: pd.DataFrame, keys_path: str | Path, reserved=()) -> pd.DataFrame:
@@ -61,9 +65,7 @@ def with_keys(corpus: pd.DataFrame, keys_path: str | Path, reserved=()) -> pd.Da
     """
     pins, _ = read_pins(keys_path)
     keys, _ = assign_keys([str(t) for t in corpus["title"]], pins, reserved)
-    out = corpus.copy()
-    out["key"] = keys
-    return out
+    return corpus.assign(key=keys)
 
 
 def default_keywords(config, corpus: pd.DataFrame) -> dict[str, list[str]]:
@@ -116,7 +118,8 @@ def generate_bib(config, corpus: pd.DataFrame | None = None, keywords: dict | No
         from ..sources import ingest
 
         corpus, _ = ingest(config.source_files(), root=config.root)
-    _check_unique_titles(corpus)
+    titles = [str(t) for t in corpus["title"]]
+    norms = _normalized_unique_titles(titles)
     if metadata is None:
         metadata = load_metadata(config.metadata)
     if keywords is None:
@@ -133,10 +136,10 @@ def generate_bib(config, corpus: pd.DataFrame | None = None, keywords: dict | No
         base_keys = {e.key.lower() for e in base.entries} if base is not None else set()
         reserved = [e.key for e in (theirs.entries if theirs is not None else [])
                     if e.key.lower() not in base_keys and e.key.lower() not in pinned]
-        keyed = with_keys(corpus, config.keys, reserved)
-        new_rows = [(k, str(t)) for k, t in zip(keyed["key"], keyed["title"]) if normalize_title(str(t)) not in pins]
+        keys, _ = assign_keys(titles, pins, reserved, norms=norms)
+        new_rows = [(k, t) for k, t, n in zip(keys, titles, norms) if n not in pins]
 
-        ours = build_library(keyed, keywords, found_records(metadata))
+        ours = build_library(corpus.assign(key=keys), keywords, found_records(metadata), norms=norms)
         merged, report = merge_libraries(base, ours, theirs)
         kept_blocks = author_blocks(theirs) if theirs is not None else []
         if kept_blocks:
@@ -145,8 +148,15 @@ def generate_bib(config, corpus: pd.DataFrame | None = None, keywords: dict | No
         names = {"base": _shown(base_file, config.root), "keys": _shown(config.keys, config.root)}
         if new_rows:
             write_pins(config.keys, rows + new_rows)
-        atomic_write_text(bib, format_bib(merged, **names))
-        atomic_write_text(base_file, format_bib(ours, **names))
+        texts: dict = {}  # entries the merge left as generated are formatted once
+        base_data = format_bib(ours, **names, _texts=texts).encode("utf-8")
+        if len(merged.blocks) == len(ours.blocks) and all(m is o for m, o in zip(merged.blocks, ours.blocks)):
+            bib_data = base_data  # the merge changed nothing: the same bytes
+        else:
+            bib_data = format_bib(merged, **names, _texts=texts).encode("utf-8")
+        del texts
+        atomic_write_bytes(bib, bib_data)
+        atomic_write_bytes(base_file, base_data)
     return BibResult(
         path=bib,
         entries=len(merged.entries),

@@ -102,18 +102,34 @@ def paper_entry(row, key: str, keywords=None, meta: dict | None = None) -> Entry
     return Entry(_entry_type(row.get("entry_type")), key, fields)
 
 
-def build_library(corpus: pd.DataFrame, keywords: dict | None = None, metadata: dict | None = None) -> Library:
+#: The corpus columns an entry is made from (a corpus may lack the optional ones).
+ENTRY_COLUMNS = ["title", "abstract", "authors", "year", "eprint", "archive_prefix", "primary_class", "doi",
+                 "code_url", "project_url", "entry_type"]
+
+
+def build_library(corpus: pd.DataFrame, keywords: dict | None = None, metadata: dict | None = None,
+                  norms: list[str] | None = None) -> Library:
     """The generated bibliography: one entry per corpus row (which must carry a ``key``
     column, see :func:`~surveylib.bibliography.with_keys`), sorted by key ignoring case.
 
     ``keywords``: citation key -> theme names; ``metadata``: normalised title -> ``found``
-    record (see :func:`load_metadata`).
+    record (see :func:`load_metadata`); ``norms``: the normalised titles, row by row, when
+    the caller has them (they are only needed to look metadata up).
     """
     keywords = keywords or {}
     metadata = found_records(metadata)
+    # Only the columns an entry uses, column by column: far cheaper than to_dict("records")
+    # over every column of a large corpus.
+    columns = [c for c in ENTRY_COLUMNS if c in corpus.columns]
+    values = [corpus[c].tolist() for c in columns]
+    keys = corpus["key"].tolist()
+    if metadata and norms is None:
+        norms = [normalize_title(str(t)) for t in corpus["title"]]
     entries = []
-    for row in corpus.to_dict("records"):
-        meta = metadata.get(normalize_title(str(row["title"])))
-        entries.append(paper_entry(row, row["key"], keywords.get(row["key"]), meta))
+    for i, row in enumerate(zip(*values)):
+        row = dict(zip(columns, row))
+        key = keys[i]
+        meta = metadata.get(norms[i]) if metadata else None
+        entries.append(paper_entry(row, key, keywords.get(key), meta))
     entries.sort(key=lambda e: (e.key.lower(), e.key))
     return Library(entries)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import bibtexparser
 from bibtexparser import BibtexFormat, Library
-from bibtexparser.model import ExplicitComment, ImplicitComment, Preamble, String
+from bibtexparser.model import Entry, ExplicitComment, ImplicitComment, Preamble, String
 
 from ..errors import SurveyError
 
@@ -73,10 +73,43 @@ def author_blocks(library: Library) -> list:
     return kept
 
 
+def entry_text(entry: Entry) -> str:
+    """One entry as bibtexparser's writer writes it with :func:`bib_format` (two-space
+    indent, ``name = value``, no trailing comma), without the writer's per-piece overhead."""
+    fields = entry.fields
+    if not fields:
+        return f"@{entry.entry_type}{{{entry.key},\n}}\n"
+    body = ",\n  ".join([f"{f.key} = {f.value}" for f in fields])
+    return f"@{entry.entry_type}{{{entry.key},\n  {body}\n}}\n"
+
+
+def _block_text(block) -> str:
+    if type(block) is Entry:
+        return entry_text(block)
+    # Comments, @string, @preamble (a handful, from the author's file): bibtexparser's writer.
+    return bibtexparser.write_string(Library([block]), unparse_stack=[], bibtex_format=bib_format())
+
+
 def format_bib(library: Library, header: bool = True, base: str = "bib/.survey.base.bib",
-               keys: str = "bib/keys.csv") -> str:
+               keys: str = "bib/keys.csv", _texts: dict | None = None) -> str:
     """The text of a .bib file: the header comment (naming the merge base and pin file),
-    then the blocks, written by bibtexparser."""
-    body = bibtexparser.write_string(library, unparse_stack=[], bibtex_format=bib_format())
-    text = (HEADER.format(base=base, keys=keys) + "\n\n" if header else "") + body
-    return text.rstrip("\n") + "\n"
+    then the blocks, byte for byte as ``bibtexparser.write_string`` with :func:`bib_format`
+    writes them (tests/test_bibliography.py holds the two side by side).
+
+    ``_texts``: a dict filled in and reused across calls, so that a block shared by two
+    libraries (the generated one and the merged one) is formatted once. It holds each
+    block with its text (id(block) -> (block, text)), so an id is never reused meanwhile.
+    """
+    texts = {} if _texts is None else _texts
+    pieces = [HEADER.format(base=base, keys=keys) + "\n\n"] if header else []
+    for i, block in enumerate(library.blocks):
+        cached = texts.get(id(block))
+        if cached is not None and cached[0] is block:
+            text = cached[1]
+        else:
+            text = _block_text(block)
+            texts[id(block)] = (block, text)
+        if i:
+            pieces.append("\n")
+        pieces.append(text)
+    return "".join(pieces).rstrip("\n") + "\n"

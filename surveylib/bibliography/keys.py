@@ -58,26 +58,35 @@ def _suffixes():
             yield "".join(combo)
 
 
-def assign_keys(titles: list[str], pins: dict[str, str], reserved=()) -> tuple[list[str], dict[str, str]]:
+def assign_keys(titles: list[str], pins: dict[str, str], reserved=(),
+                norms: list[str] | None = None) -> tuple[list[str], dict[str, str]]:
     """Keys for ``titles`` (in order), honouring ``pins`` (normalised title -> key).
 
     Returns ``(keys, pins)``: the key of each title, and the pin table extended with the
     keys given to titles that had none. Pinned keys never change; new keys avoid every
-    pinned key and every key in ``reserved``, ignoring case.
+    pinned key and every key in ``reserved``, ignoring case. ``norms``: the titles already
+    normalised (:func:`~surveylib.corpus.normalize_title`), when the caller has them.
     """
     pins = dict(pins)
     taken = {k.lower() for k in pins.values()} | {k.lower() for k in reserved}
+    # Per base key, where the search for a free suffix stopped: ``taken`` only grows, so
+    # every suffix skipped once stays taken and the next clash resumes there (a base shared
+    # by thousands of papers costs one step per paper, not a rescan from "b").
+    suffixes: dict[str, object] = {}
     keys = []
-    for title in titles:
-        norm = normalize_title(title)
+    if norms is None:
+        norms = [normalize_title(t) for t in titles]
+    for title, norm in zip(titles, norms):
         key = pins.get(norm)
         if key is None:
-            base = base_key(title)
-            key = base
-            if key.lower() in taken:
-                key = next(base + s for s in _suffixes() if (base + s).lower() not in taken)
+            key = base_key(title)
+            if key in taken:  # base keys are lower case
+                rest = suffixes.get(key)
+                if rest is None:
+                    rest = suffixes[key] = _suffixes()
+                key = next(key + s for s in rest if key + s not in taken)
             pins[norm] = key
-            taken.add(key.lower())
+            taken.add(key)
         keys.append(key)
     return keys, pins
 

@@ -53,10 +53,24 @@ _DECODE = re.compile(
 _COMMAND_CHAR = {v: k for k, v in _TEXT_COMMANDS.items()}
 _LINE_START_AT = re.compile(r"(\n\s*)@")
 # TeX ligatures that change the text (-- is an en dash, `` a quote, ?` an inverted ?): an
-# empty group between the two characters keeps them as typed.
-_LIGATURE = re.compile(r"(?<=-)(?=-)|(?<=`)(?=`)|(?<=')(?=')|(?<=[?!])(?=`)|(?<=,)(?=,)|(?<=<)(?=<)|(?<=>)(?=>)")
-# Any character encode_text may change: a LaTeX special, a ligature pair, or an @.
-_ANY_SPECIAL = re.compile(r"[\\{}~^%&#_$@]|--|``|''|[?!]`|,,|<<|>>")
+# empty group goes between the two characters of every such pair, keeping them as typed.
+# A run (---) overlaps itself, so pairs of equal characters are separated in two passes.
+_LIGATURE_PAIRS = (("--", "-{}-", 2), ("``", "`{}`", 2), ("''", "'{}'", 2), ("?`", "?{}`", 1),
+                   ("!`", "!{}`", 1), (",,", ",{},", 2), ("<<", "<{}<", 2), (">>", ">{}>", 2))
+# The specials a character-for-character replacement handles (no accents can be involved
+# without a backslash or a brace in the text).
+_SIMPLE = {ch: "\\" + _TEXT_COMMANDS[ch] + "{}" if ch in _TEXT_COMMANDS else "\\" + ch for ch in "~^%&#_$"}
+
+
+def _has_special(text: str) -> bool:
+    # Single-character `in` tests run at memchr speed, far faster than one regex scan over
+    # an abstract; a pair is looked for only when its (rare) first character is there, or
+    # for the common ones (-- ,, ''), directly.
+    return ("\\" in text or "{" in text or "}" in text or "~" in text or "^" in text or "%" in text
+            or "&" in text or "#" in text or "_" in text or "$" in text or "@" in text
+            or "--" in text or ",," in text or ("'" in text and "''" in text)
+            or ("`" in text and ("``" in text or "?`" in text or "!`" in text))
+            or ("<" in text and "<<" in text) or (">" in text and ">>" in text))
 
 
 def _encode_match(m: re.Match) -> str:
@@ -75,10 +89,22 @@ def encode_text(text: str) -> str:
 
     The result has balanced braces whatever ``text`` holds, and never starts a line with ``@``.
     """
-    if not _ANY_SPECIAL.search(text):
-        return text  # most words: nothing to escape (one scan instead of three substitutions)
-    out = _LIGATURE.sub("{}", _ENCODE.sub(_encode_match, text))
-    return _LINE_START_AT.sub(r"\1{@}", out)
+    if not _has_special(text):
+        return text  # most words and many abstracts: nothing to escape
+    if "\\" in text or "{" in text or "}" in text:
+        out = _ENCODE.sub(_encode_match, text)  # accents, escaped specials, braces
+    else:
+        out = text
+        for ch, escaped in _SIMPLE.items():
+            if ch in out:
+                out = out.replace(ch, escaped)
+    for pair, split, passes in _LIGATURE_PAIRS:
+        if pair in out:
+            for _ in range(passes):
+                out = out.replace(pair, split)
+    if "@" in out:
+        out = _LINE_START_AT.sub(r"\1{@}", out)
+    return out
 
 
 def _decode_match(m: re.Match) -> str:
@@ -133,10 +159,51 @@ def _sentence_case(words: list[str]) -> bool:
     return sum(_is_capitalised(w) for w in inner) / len(inner) < 0.5
 
 
+@functools.lru_cache(maxsize=1 << 18)  # a corpus reuses its title words; the answer depends on the word only
+def _word(token: str) -> tuple[str, str, str, bool, bool, bool]:
+    """One whitespace-free title token -> (lead, core, trail, protect always, capitalised,
+    counts for sentence case): the per-word facts :func:`encode_title` needs."""
+    m = _EDGE.match(token)
+    core = m.group("core")
+    return (m.group("lead"), core, m.group("trail"), bool(core) and _needs_protection(core),
+            _is_capitalised(core), core[:1].isalpha() and core.lower() not in _SMALL)
+
+
+def _sentence_case_words(infos) -> bool:
+    # _sentence_case over cached word facts (the first word never counts).
+    inner = [info[4] for info in infos[1:] if info[5]]
+    return len(inner) >= 2 and sum(inner) / len(inner) < 0.5
+
+
 def encode_title(title: str) -> str:
     """Like :func:`encode_text`, and braces words a BibTeX style must not lowercase:
     acronyms and mixed-case names everywhere (``{LLaVA}``, ``{KV}``), and capitalised
     words inside a sentence-case title (``{Transformers}``)."""
+    if not _has_special(title):
+        words = title.split()
+        if " ".join(words) == title:
+            return _encode_plain_title(words)
+    return _encode_title_general(title)
+
+
+def _encode_plain_title(words: list[str]) -> str:
+    """:func:`_encode_title_general` for a title with nothing to escape and single spaces
+    (most titles): only protecting braces are added, so decoding gives the title back
+    without the safety-net check."""
+    infos = [_word(w) for w in words]
+    names = _sentence_case_words(infos)
+    out, first = [], True
+    for word, (lead, core, trail, always, capitalised, _) in zip(words, infos):
+        if always or (names and not first and capitalised and core):
+            word = lead + "{" + core + "}" + trail
+        out.append(word)
+        if core:
+            first = trail.endswith(":")
+    return " ".join(out)
+
+
+def _encode_title_general(title: str) -> str:
+    """encode_title for any text: escapes, ligatures and line-start ``@`` included."""
     tokens = list(_TOKEN.finditer(title))
     cores = [_EDGE.match(t.group()).group("core") for t in tokens]
     names = _sentence_case(cores)

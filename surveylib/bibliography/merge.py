@@ -72,6 +72,9 @@ def merge_entry(base: Entry | None, ours: Entry, theirs: Entry | None, report: M
     if theirs.entry_type.lower() not in (bt, ours.entry_type.lower()):
         entry_type = theirs.entry_type
         (report.hand_edits_kept if ours.entry_type.lower() == bt else report.conflicts).append(f"{ours.key}.type")
+    if entry_type is ours.entry_type and len(merged) == len(ours.fields) and \
+            all(m.value is f.value and m.key is f.key for m, f in zip(merged, ours.fields)):
+        return ours  # nothing of the author's differs: the generated entry as it is (written once)
     return Entry(entry_type, ours.key, merged)
 
 
