@@ -26,6 +26,11 @@ class Survey:
 
     @cached_property
     def _ingested(self) -> tuple[pd.DataFrame, IngestReport]:
+        from .build.snapshot import shared_frames
+
+        shared = shared_frames(self.config)  # in a `survey build` kernel: computed once for all notebooks
+        if shared is not None:
+            return shared["corpus"], shared["report"]
         from .bibliography import with_keys
         from .sources import ingest
 
@@ -45,8 +50,12 @@ class Survey:
     @cached_property
     def taxonomy(self) -> pd.DataFrame:
         """The classified corpus with the author's overrides applied, indexed by citation key."""
+        from .build.snapshot import shared_frames
         from .taxonomy import corpus_taxonomy
 
+        shared = shared_frames(self.config)
+        if shared is not None:
+            return shared["taxonomy"]
         return corpus_taxonomy(self.config, self.corpus.reset_index(drop=True))
 
     @cached_property

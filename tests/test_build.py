@@ -343,3 +343,52 @@ def test_real_survey_html_and_pdf(tmp_path):
         title = section_title(nbformat.read(nb, as_version=4))
         assert title and " ".join(title.split()) in flat
     assert "References" in flat and "??" not in text and "[?]" not in text
+
+
+def test_kernels_share_the_survey_the_build_computed_once(built, tmp_path):
+    """Notebooks read the corpus and taxonomy the build computed once (build/.cache/survey-*.pkl),
+    and get what they would compute themselves."""
+    root = copy_project(built[0], tmp_path / "proj")
+    page = sorted((REAL_ROOT / "bib" / "sources").glob("*.txt"))[0]
+    shutil.copy(page, root / "bib" / "sources" / "papers.txt")
+    shutil.copy(REAL_ROOT / "bib" / "taxonomy.toml", root / "bib" / "taxonomy.toml")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Data"), nbformat.v4.new_code_cell(
+        "import surveylib as sl\n"
+        "from surveylib.build.snapshot import shared_frames\n"
+        "from surveylib.taxonomy import corpus_taxonomy\n"
+        "survey = sl.open_survey()\n"
+        "fresh = corpus_taxonomy(survey.config, survey.corpus.reset_index(drop=True))\n"
+        "survey.taxonomy['changed'] = 1  # a notebook changing its frame changes only its own\n"
+        "again = sl.open_survey().taxonomy\n"
+        "print('shared', shared_frames(survey.config) is not None, len(again),\n"
+        "      again.equals(fresh), 'changed' in again)")]
+    nbformat.write(nb, root / "notebooks" / "03_data.ipynb")
+    toml = root / "survey.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        '"notebooks/02_methods.ipynb"]', '"notebooks/02_methods.ipynb", "notebooks/03_data.ipynb"]'), encoding="utf-8")
+    result = build_survey(load_config(root), formats=("html",), progress=None)
+    assert "notebooks/03_data.ipynb" in result.executed
+    assert len(list((root / "build" / ".cache").glob("survey-*.pkl"))) == 1
+    text = (root / "build" / "survey.html").read_text(encoding="utf-8")
+    printed = re.search(r"shared (\w+) (\d+) (\w+) (\w+)", text)
+    assert printed and printed.group(1, 3, 4) == ("True", "True", "False") and int(printed.group(2)) > 10
+
+
+def test_page_needs_nothing_from_nbconvert_soup_pass(built):
+    """The exporter skips HTMLExporter's BeautifulSoup pass (alt text, focusable cells): the
+    page already has what that pass would add, so the DOM is the one nbconvert would write."""
+    from bs4 import BeautifulSoup
+
+    root, _, _ = built
+    page = (root / "build" / "survey.html").read_text(encoding="utf-8")
+    soup = BeautifulSoup(page, features="html.parser")
+    before = str(soup)
+    for elem in soup.select("img:not([alt])"):  # nbconvert.exporters.html.HTMLExporter.from_notebook_node
+        elem.attrs["alt"] = "No description has been provided for this image"
+    for elem in soup.select(".jp-Notebook div.jp-Cell-inputWrapper"):
+        elem.attrs["tabindex"] = "0"
+    for elem in soup.select(".jp-Notebook div.jp-OutputArea-output"):
+        elem.attrs["tabindex"] = "0"
+    assert str(soup) == before
+    assert soup.select(".jp-Notebook div.jp-OutputArea-output")  # the check had something to check

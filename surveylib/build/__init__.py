@@ -75,7 +75,7 @@ def build_survey(config: Config, formats=("html",), jobs: int = 2, use_cache: bo
     executed at once. ``use_cache=False`` re-executes every notebook. ``progress`` receives
     one line per step (None for silence). Raises SurveyError naming notebook, cell and cause.
     """
-    from .execute import execute_notebooks, shared_digest
+    from .execute import execute_notebooks, plan, shared_digest
 
     say = progress or (lambda _msg: None)
     formats = _formats(formats)
@@ -86,21 +86,27 @@ def build_survey(config: Config, formats=("html",), jobs: int = 2, use_cache: bo
         swept = sweep_stale(config.output)
         if swept:
             say(f"removed {len(swept)} leftover(s) of an interrupted build: {', '.join(swept)}")
-        executed = execute_notebooks(config, jobs=jobs, use_cache=use_cache, progress=say)
-        result.executed = [e.rel for e in executed if not e.cached]
-        result.cached = [e.rel for e in executed if e.cached]
+        planned = plan(config, use_cache)
         stamp_file = config.output / ".cache" / "outputs.json"
         # The execution keys cover code and data; the digests add the prose.
         stamp = hashlib.sha256(json.dumps(
-            [[[e.key, e.digest] for e in executed], config.title, list(config.authors), config.date,
+            [[[e.key, e.digest] for e in planned], config.title, list(config.authors), config.date,
              shared_digest(config), _build_code_digest()]).encode()).hexdigest()
         stamps = _read_json(stamp_file)
         if use_cache and all(stamps.get(f) == stamp and targets[f].exists() for f in formats):
+            for i, e in enumerate(planned):
+                say(f"[{i + 1}/{len(planned)}] {e.rel}: cached")
+            result.cached = [e.rel for e in planned]
             result.outputs, result.up_to_date = targets, True
             result.seconds = time.perf_counter() - started
             say(f"up to date: {', '.join(str(p.relative_to(config.root)) for p in targets.values())} "
                 f"({result.seconds:.1f} s)")
             return result
+        # While notebooks run, nbconvert and the exporters load (about a second) in the background.
+        executed = execute_notebooks(config, jobs=jobs, use_cache=use_cache, progress=say, planned=planned,
+                                     meanwhile=_load_exporters)
+        result.executed = [e.rel for e in executed if not e.cached]
+        result.cached = [e.rel for e in executed if e.cached]
         staging = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-", dir=config.output))
         try:
             staged = _export(config, executed, formats, staging, say, result)
@@ -170,6 +176,14 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _load_exporters() -> None:
+    try:
+        import_nbformat()
+        from . import assemble, exporters  # noqa: F401
+    except Exception:  # noqa: BLE001 - the export imports them again and reports the problem
+        pass
 
 
 def _import_nbformat_quickly() -> None:

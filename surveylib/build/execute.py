@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -29,6 +30,8 @@ from .. import __version__
 from ..config import CONFIG_NAME, Config
 from ..errors import SurveyError
 from ..io import atomic_write_text, import_nbformat
+from .snapshot import ENV as SNAPSHOT_ENV
+from .snapshot import snapshot_path, write_snapshot
 
 CELL_TIMEOUT = 600  # seconds per cell; a survey notebook should take seconds
 KERNEL = "python3"
@@ -58,8 +61,9 @@ class Executed:
     def nb(self):
         if self._nb is None:
             nbformat = import_nbformat()
-            self._nb = with_outputs(nbformat.reads(self.text, as_version=4),
-                                    nbformat.read(self.cache_file, as_version=4), where=self.rel)
+            # The cache holds notebooks this module wrote (and nbformat validated): no second validation.
+            ran = nbformat.reader.reads(self.cache_file.read_text(encoding="utf-8"))
+            self._nb = with_outputs(nbformat.reads(self.text, as_version=4), ran, where=self.rel)
         return self._nb
 
 
@@ -182,7 +186,7 @@ def _error_location(nb) -> tuple[int, str]:
     return 0, "unknown error"
 
 
-async def _run_one(nb, root: Path, rel: str, sockdir: Path, index: int):
+async def _run_one(nb, root: Path, rel: str, sockdir: Path, index: int, env: dict[str, str]):
     from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, DeadKernelError
@@ -194,7 +198,7 @@ async def _run_one(nb, root: Path, rel: str, sockdir: Path, index: int):
     client = NotebookClient(nb, kernel_manager_class=AsyncKernelManager, config=ipc, timeout=CELL_TIMEOUT,
                             kernel_name="python3", resources={"metadata": {"path": str(root)}})
     try:
-        await client.async_execute(cwd=str(root))
+        await client.async_execute(cwd=str(root), env={**os.environ, **env})
     except CellExecutionError as exc:
         cell, error = _error_location(nb)
         raise SurveyError(f"a cell raised {error}", where=f"{rel} cell {cell}",
@@ -252,12 +256,18 @@ def plan(config: Config, use_cache: bool = True) -> list[Executed]:
 
 
 def execute_notebooks(config: Config, jobs: int = 2, use_cache: bool = True,
-                      progress: Callable[[str], None] | None = print) -> list[Executed]:
-    """Execute (or take from ``build/.cache``) every notebook of ``config.notebooks``, in order."""
+                      progress: Callable[[str], None] | None = print,
+                      planned: list[Executed] | None = None,
+                      meanwhile: Callable[[], None] | None = None) -> list[Executed]:
+    """Execute (or take from ``build/.cache``) every notebook of ``config.notebooks``, in order.
+
+    ``planned``: the result of :func:`plan` when the caller already has it. ``meanwhile``:
+    work for the idle parent while kernels run (after the survey snapshot), if any runs."""
     say = progress or (lambda _msg: None)
     cache = config.output / ".cache"
     cache.mkdir(parents=True, exist_ok=True)
-    planned = plan(config, use_cache)
+    if planned is None:
+        planned = plan(config, use_cache)
     total = len(planned)
     todo: list[tuple[int, Executed]] = []
     for i, ex in enumerate(planned):
@@ -273,7 +283,22 @@ def execute_notebooks(config: Config, jobs: int = 2, use_cache: bool = True,
         todo.append((i, ex))
     if todo:
         nbformat = import_nbformat()
-        asyncio.run(_run_all(config, todo, jobs, total, say))
+        snapshot = snapshot_path(config, shared_digest(config))
+        # One background thread: the survey's frames, computed once while the first kernels
+        # start, for all of them; then the caller's work. What the main thread imports during
+        # execution is imported before it starts, so the two never import the same modules.
+        import jupyter_client.provisioning.local_provisioner  # noqa: F401
+        import nbclient  # noqa: F401
+
+        todo_first = None if snapshot.is_file() else (lambda: _write_snapshot(config, snapshot))
+        ready = threading.Event()
+        worker = threading.Thread(target=_background, args=(todo_first, ready, meanwhile), daemon=True)
+        worker.start()
+        try:
+            asyncio.run(_run_all(config, todo, jobs, total, say, {SNAPSHOT_ENV: str(snapshot)},
+                                 ready if todo_first else None))
+        finally:
+            worker.join()
         for i, ex in todo:
             for old in cache.glob(f"{ex.path.stem}-*.ipynb"):
                 old.unlink(missing_ok=True)
@@ -281,17 +306,40 @@ def execute_notebooks(config: Config, jobs: int = 2, use_cache: bool = True,
     return planned
 
 
-async def _run_all(config: Config, todo, jobs: int, total: int, say) -> None:
+def _write_snapshot(config: Config, path: Path) -> None:
+    try:
+        write_snapshot(config, path, shared_digest(config))
+    except Exception:  # noqa: BLE001 - the kernels then compute the frames and report the problem
+        pass
+
+
+def _background(first, ready: threading.Event, then) -> None:
+    try:
+        if first is not None:
+            first()
+    finally:
+        ready.set()
+    if then is not None:
+        then()
+
+
+async def _run_all(config: Config, todo, jobs: int, total: int, say, env: dict[str, str],
+                   snapshot: threading.Event | None = None) -> None:
     gate = asyncio.Semaphore(max(1, jobs))
     sockdir = Path(tempfile.mkdtemp(prefix="survey-kernels-"))  # mode 0700
     loop = asyncio.get_running_loop()
     started = loop.time()
+    first_wave = {i for i, _ in todo[:max(1, jobs)]}
 
     async def one(i: int, ex: Executed):
         async with gate:
+            # The first kernels start while the snapshot is computed (and compute the frames
+            # themselves if it is late); later ones start once it is there.
+            if i not in first_wave and snapshot is not None and not snapshot.is_set():
+                await loop.run_in_executor(None, snapshot.wait)
             say(f"[{i + 1}/{total}] {ex.rel}: executing")
             t0 = loop.time()
-            await _run_one(ex.nb, config.root, ex.rel, sockdir, i)
+            await _run_one(ex.nb, config.root, ex.rel, sockdir, i, env)
             say(f"[{i + 1}/{total}] {ex.rel}: done in {loop.time() - t0:.1f} s")
 
     tasks = [asyncio.create_task(one(i, ex)) for i, ex in todo]

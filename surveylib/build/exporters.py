@@ -7,9 +7,12 @@ nb, resources={"survey": {...}})``; ``resources["survey"]`` must hold ``title``,
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from nbconvert.exporters import HTMLExporter, LatexExporter
+from nbconvert.exporters import HTMLExporter, LatexExporter, TemplateExporter
+from nbconvert.filters.highlight import Highlight2HTML
+from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import TagRemovePreprocessor
 from traitlets import default
 from traitlets.config import Config as TConfig
@@ -45,11 +48,36 @@ class _SurveyMixin:
         self.register_preprocessor(CitationPreprocessor(parent=self, to=self.survey_format), enabled=True)
 
 
+_IMG_NO_ALT_RE = re.compile(r"<img\b(?![^>]*\balt=)", re.IGNORECASE)
+_FOCUSABLE_RE = re.compile(
+    r'<div\b(?=[^>]*\bclass="[^"]*\b(?:jp-Cell-inputWrapper|jp-OutputArea-output)\b)(?![^>]*\btabindex=)')
+
+
+def accessible(page: str) -> str:
+    """What nbconvert's HTMLExporter does to a page with BeautifulSoup, without re-parsing
+    it (a second or so for a survey): images without alternative text get nbconvert's default
+    one, and code inputs and outputs are made focusable (``tabindex="0"``)."""
+    page = _IMG_NO_ALT_RE.sub('<img alt="No description has been provided for this image"', page)
+    return _FOCUSABLE_RE.sub('<div tabindex="0"', page)
+
+
 class SurveyHTMLExporter(_SurveyMixin, HTMLExporter):
     """One self-contained HTML page: figures embedded, prompts off, inputs hidden unless tagged."""
 
     export_from_notebook = "Survey (HTML)"
     survey_format = "html"
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        """As HTMLExporter's, with its BeautifulSoup pass done by :func:`accessible`."""
+        langinfo = nb.metadata.get("language_info", {})
+        lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+        self.register_filter("highlight_code",
+                             self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+        resources = self._init_resources(resources)
+        self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+            notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+        page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+        return accessible(page), resources
 
     @default("template_name")
     def _template_name_default(self):
