@@ -1,6 +1,7 @@
 """The data model: a Paper, the ingest report, and the deduplicated Corpus as a DataFrame."""
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections import defaultdict
@@ -8,8 +9,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
-from rapidfuzz import fuzz
-from rapidfuzz.process import cdist
+from rapidfuzz.fuzz import ratio
 
 #: Columns of the corpus DataFrame, in order (one row per distinct paper).
 CORPUS_COLUMNS = [
@@ -100,25 +100,53 @@ class IngestReport:
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _LATEX_CMD = re.compile(r"\\[a-zA-Z]+\s*|\\.")
+# ASCII bytes as normalize_title sees them: letters lower-cased, digits kept, all else a space.
+_ASCII_FOLD = bytes(b if chr(b).isalnum() and b < 128 else 32 for b in range(256)).lower()
+_BULK_FOLD = _ASCII_FOLD[:10] + b"\n" + _ASCII_FOLD[11:]  # "\n" separates titles in bulk
+_SPACES = re.compile(rb"  +")
 
 
 def normalize_title(title: str) -> str:
     """The form titles are matched on: Unicode NFKC, case-folded, accents, punctuation,
     braces and whitespace removed; digits kept ("Llama 2" != "Llama 3")."""
     if title.isascii():
-        # Fast path (most titles): NFKC and accent stripping change nothing in ASCII.
-        text = title.lower()
-    else:
-        text = unicodedata.normalize("NFKD", title)
-        text = "".join(ch for ch in text if not unicodedata.combining(ch))
-        text = unicodedata.normalize("NFKC", text).casefold()
+        # Fast path (most titles): NFKC and accent stripping change nothing in ASCII, and the
+        # word characters are exactly the ASCII letters and digits.
+        return b" ".join(title.encode("ascii").translate(_ASCII_FOLD).split()).decode("ascii")
+    text = unicodedata.normalize("NFKD", title)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = unicodedata.normalize("NFKC", text).casefold()
     return " ".join(_WORD.findall(text))
+
+
+def normalize_titles(titles: list[str]) -> list[str]:
+    """``[normalize_title(t) for t in titles]``, with the ASCII titles done in a few passes
+    over one joined buffer instead of one call each (what keeps 100k titles cheap)."""
+    titles = list(titles)
+    plain = [i for i, t in enumerate(titles) if t.isascii() and "\n" not in t]
+    if len(plain) == len(titles):
+        return _fold_ascii(titles)
+    out: list[str | None] = [None] * len(titles)
+    for i, norm in zip(plain, _fold_ascii([titles[i] for i in plain])):
+        out[i] = norm
+    return [normalize_title(t) if norm is None else norm for t, norm in zip(titles, out)]
+
+
+def _fold_ascii(titles: list[str]) -> list[str]:
+    """normalize_title of ASCII titles without newlines, all at once."""
+    if not titles:
+        return []
+    blob = "\n".join(titles).encode("ascii").translate(_BULK_FOLD)
+    # One space between words; none at either end of a title.
+    blob = _SPACES.sub(b" ", blob).replace(b" \n", b"\n").replace(b"\n ", b"\n").strip(b" ")
+    return blob.decode("ascii").split("\n")
 
 
 # --- urls ---------------------------------------------------------------------------------
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
 _CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "huggingface.co", "codeberg.org", "gitee.com")
+_CODE_HOST = re.compile("|".join(map(re.escape, _CODE_HOSTS)))
 
 
 def _trim_url(url: str) -> str:
@@ -133,9 +161,12 @@ def _trim_url(url: str) -> str:
 def find_urls(text: str) -> list[str]:
     """URLs mentioned in ``text``, in order, trailing punctuation trimmed, each once."""
     seen: list[str] = []
-    if not text or ("://" not in text and "www." not in text.lower()):
-        return seen  # most abstracts: skip the regex scan
-    for match in _URL.findall(text):
+    if not text:
+        return seen
+    low = text.lower()
+    if "://" not in low and "www." not in low:
+        return seen  # most abstracts: skip the scan
+    for match in (_ascii_url_matches(text, low) if text.isascii() else _URL.findall(text)):
         url = _trim_url(match)
         if url.lower().startswith("www."):
             url = "https://" + url
@@ -144,119 +175,362 @@ def find_urls(text: str) -> list[str]:
     return seen
 
 
+# _URL's tail for ASCII text: \s spelled out (the ASCII characters str.isspace() accepts), as a
+# plain character set is much faster to match than the Unicode whitespace category.
+_URL_TAIL = re.compile(r"[^ \t\n\r\x0b\x0c\x1c-\x1f<>\"']+")
+
+
+def _ascii_url_matches(text: str, low: str) -> list[str]:
+    """``_URL.findall(text)`` for ASCII ``text`` (``low`` is it lower-cased): the starts found
+    with str.find, since the case-blind regex tries every character of a long abstract."""
+    starts = []
+    i = low.find("://")
+    while i != -1:
+        if i >= 5 and low[i - 5:i] == "https":
+            starts.append((i - 5, 8))
+        elif i >= 4 and low[i - 4:i] == "http":
+            starts.append((i - 4, 7))
+        i = low.find("://", i + 3)
+    i = low.find("www.")
+    while i != -1:
+        starts.append((i, 4))
+        i = low.find("www.", i + 1)
+    found, end = [], 0
+    for start, prefix in sorted(starts):
+        if start >= end:  # not inside the previous URL
+            tail = _URL_TAIL.match(text, start + prefix)
+            if tail:
+                found.append(text[start:tail.end()])
+                end = tail.end()
+    return found
+
+
 def code_and_project_url(urls: list[str]) -> tuple[str | None, str | None]:
     """Split URLs into the first code repository and the first other (project page) link."""
     if not urls:
         return None, None
-    code = next((u for u in urls if any(h in u.lower() for h in _CODE_HOSTS)), None)
-    project = next((u for u in urls if u != code and not any(h in u.lower() for h in _CODE_HOSTS)), None)
+    is_code = [_CODE_HOST.search(u.lower()) is not None for u in urls]
+    code = next((u for u, c in zip(urls, is_code) if c), None)
+    project = next((u for u, c in zip(urls, is_code) if not c and u != code), None)
     return code, project
 
 
-# --- dedup --------------------------------------------------------------------------------
+# --- listings in columns ------------------------------------------------------------------
 
+#: Paper fields besides title, abstract and provenance.
+FIELDS = ("authors", "year", "eprint", "archive_prefix", "primary_class", "categories", "doi", "url",
+          "entry_type", "published", "extra")
 _LIST_FIELDS = ("authors", "categories")
 _SCALAR_FIELDS = ("year", "eprint", "archive_prefix", "primary_class", "doi", "url", "entry_type", "published")
 
 
-def _merge_into(kept: Paper, other: Paper, report: IngestReport) -> None:
-    kept.provenance.extend(other.provenance)
-    if not kept.abstract and other.abstract:
-        kept.abstract = other.abstract
-    elif (other.abstract and other.abstract != kept.abstract
-          and normalize_title(other.abstract) != normalize_title(kept.abstract)):
-        report.issues.append(IngestIssue(
-            other.provenance[0] if other.provenance else "?",
-            f"same title as {kept.provenance[0]} but a different abstract; kept the first",
-            skipped=False,
-        ))
-    for name in _LIST_FIELDS:
-        if not getattr(kept, name) and getattr(other, name):
-            setattr(kept, name, list(getattr(other, name)))
-    for name in _SCALAR_FIELDS:
-        if getattr(kept, name) in (None, "") and getattr(other, name) not in (None, ""):
-            setattr(kept, name, getattr(other, name))
-    for k, v in other.extra.items():
-        kept.extra.setdefault(k, v)
+class Listings:
+    """Listings as columns, one entry per listing in source order: what the parsers produce
+    and what dedup, the near-duplicate search and the corpus frame work on.
+
+    ``title``, ``abstract`` and ``provenance`` (a list of ``"path:line"`` per listing) always
+    exist. Any other :class:`Paper` field is a column in ``fields`` only once some listing has
+    it, holding None for a listing without a value (read as the Paper default: ``[]``, ``{}``
+    or None); a column may be shorter than the listings until :meth:`column` pads it. A page
+    of titles and abstracts so costs three lists, not an object per listing.
+    """
+
+    __slots__ = ("title", "abstract", "provenance", "fields")
+
+    def __init__(self, title: list[str] | None = None, abstract: list[str] | None = None,
+                 provenance: list[list[str]] | None = None, fields: dict[str, list] | None = None):
+        self.title = title if title is not None else []
+        self.abstract = abstract if abstract is not None else []
+        self.provenance = provenance if provenance is not None else []
+        self.fields = fields if fields is not None else {}
+
+    def __len__(self) -> int:
+        return len(self.title)
+
+    def column(self, name: str) -> list:
+        """Field ``name`` for every listing (None where a listing has no value)."""
+        col = self.fields.get(name)
+        if col is None:
+            return [None] * len(self.title)
+        if len(col) < len(self.title):
+            col.extend([None] * (len(self.title) - len(col)))
+        return col
+
+    def append(self, paper: Paper) -> None:
+        """Add one listing given as a Paper; its lists and dicts are taken, not copied."""
+        row = len(self.title)
+        self.title.append(paper.title)
+        self.abstract.append(paper.abstract)
+        self.provenance.append(paper.provenance)
+        for name in FIELDS:
+            value = getattr(paper, name)
+            if value is None or (not value and (name in _LIST_FIELDS or name == "extra")):
+                continue
+            col = self.fields.setdefault(name, [])
+            col.extend([None] * (row - len(col)))
+            col.append(value)
+
+    def extend(self, other: Listings) -> None:
+        """Add ``other``'s listings after these."""
+        row = len(self.title)
+        for name, col in other.fields.items():
+            mine = self.fields.setdefault(name, [])
+            mine.extend([None] * (row - len(mine)))
+            mine.extend(col)
+        self.title.extend(other.title)
+        self.abstract.extend(other.abstract)
+        self.provenance.extend(other.provenance)
+
+    @classmethod
+    def from_papers(cls, papers) -> Listings:
+        """Listings from Paper objects (sharing their lists and dicts)."""
+        out = cls()
+        for paper in papers:
+            out.append(paper)
+        return out
+
+    def papers(self) -> list[Paper]:
+        """One Paper per listing, each with lists and dicts of its own."""
+        cols = {name: self.column(name) for name in self.fields}
+        out = []
+        for i, (title, abstract, provenance) in enumerate(zip(self.title, self.abstract, self.provenance)):
+            paper = Paper(title, abstract, list(provenance))
+            for name, col in cols.items():
+                value = col[i]
+                if value is not None:
+                    setattr(paper, name, list(value) if name in _LIST_FIELDS
+                            else dict(value) if name == "extra" else value)
+            out.append(paper)
+        return out
+
+    def frame(self, norms: list[str] | None = None, copy: bool = True) -> pd.DataFrame:
+        """The corpus DataFrame of these listings (one row each, columns :data:`CORPUS_COLUMNS`).
+
+        ``norms`` are the normalised titles when already known. With ``copy=False`` the rows
+        take the listings' own lists and dicts (for listings nothing else holds).
+        """
+        n = len(self.title)
+        norms = normalize_titles(self.title) if norms is None else norms
+        urls = [find_urls(a) for a in self.abstract]
+        if "url" in self.fields:
+            for found, url in zip(urls, self.column("url")):
+                if url and url not in found:
+                    found.insert(0, url)
+        links = [code_and_project_url(u) if u else (None, None) for u in urls]
+        cols: dict[str, list] = {
+            "paper_id": [hashlib.sha1(t.encode("utf-8")).hexdigest()[:12] for t in norms],
+            "title": self.title, "abstract": self.abstract, "urls": urls,
+            "code_url": [c for c, _ in links], "project_url": [p for _, p in links],
+            "provenance": [list(p) for p in self.provenance] if copy else self.provenance,
+        }
+        for name in _SCALAR_FIELDS:
+            cols[name] = self.column(name)
+        for name in (*_LIST_FIELDS, "extra"):
+            values = self.fields.get(name)
+            if values is None:
+                cols[name] = [{} for _ in range(n)] if name == "extra" else [[] for _ in range(n)]
+                continue
+            fresh = dict if name == "extra" else list
+            values = self.column(name)
+            cols[name] = ([fresh() if v is None else fresh(v) for v in values] if copy
+                          else [fresh() if v is None else v for v in values])
+        frame = pd.DataFrame(cols, columns=CORPUS_COLUMNS)
+        frame["year"] = frame["year"].astype("Int64")
+        return frame
+
+
+# --- dedup --------------------------------------------------------------------------------
+
+def merge_listings(listings: Listings, report: IngestReport | None = None,
+                   norms: list[str] | None = None) -> tuple[Listings, list[str]]:
+    """Merge listings with the same normalised title (see :func:`dedupe`).
+
+    Returns the merged listings, one per paper in first-listed order, and their normalised
+    titles. ``norms`` are the listings' normalised titles when already known. The input is
+    not modified (the result may share its lists).
+    """
+    report = report if report is not None else IngestReport()
+    norms = normalize_titles(listings.title) if norms is None else norms
+    n = len(norms)
+    first = dict(zip(reversed(norms), range(n - 1, -1, -1)))  # normalised title -> first listing
+    if len(first) == n:
+        return listings, norms
+    abstract, prov = list(listings.abstract), list(listings.provenance)
+    cols = {name: list(listings.column(name)) for name in listings.fields}
+    for i, norm in enumerate(norms):
+        k = first[norm]
+        if k == i:
+            continue
+        prov[k] = prov[k] + prov[i]
+        mine, theirs = abstract[k], abstract[i]
+        if not mine and theirs:
+            abstract[k] = theirs
+        elif theirs and theirs != mine and normalize_title(theirs) != normalize_title(mine):
+            report.issues.append(IngestIssue(
+                prov[i][0] if prov[i] else "?",
+                f"same title as {prov[k][0]} but a different abstract; kept the first", skipped=False))
+        for name, col in cols.items():
+            mine, theirs = col[k], col[i]
+            if theirs is None:
+                continue
+            if name == "extra":
+                merged = dict(mine) if mine is not None else {}
+                for key, value in theirs.items():
+                    merged.setdefault(key, value)
+                col[k] = merged
+            elif name in _LIST_FIELDS:
+                if not mine and theirs:
+                    col[k] = list(theirs)
+            elif mine in (None, "") and theirs not in (None, ""):
+                col[k] = theirs
+    kept = [i for i, norm in enumerate(norms) if first[norm] == i]
+    report.duplicates_merged += n - len(kept)
+    merged = Listings([listings.title[k] for k in kept], [abstract[k] for k in kept], [prov[k] for k in kept],
+                      {name: [col[k] for k in kept] for name, col in cols.items()})
+    return merged, [norms[k] for k in kept]
 
 
 def dedupe(papers: list[Paper], report: IngestReport | None = None) -> list[Paper]:
     """Merge listings with the same normalised title, keeping the first listing's text and
     every listing's provenance; metadata missing from the first is filled from later ones."""
-    report = report if report is not None else IngestReport()
-    by_title: dict[str, Paper] = {}
-    for paper in papers:
-        norm = normalize_title(paper.title)
-        if norm in by_title:
-            _merge_into(by_title[norm], paper, report)
-            report.duplicates_merged += 1
-        else:
-            # A shallow copy (cheaper than Paper(**...)) with its own lists, so the input is untouched.
-            kept = object.__new__(Paper)
-            kept.__dict__.update(paper.__dict__)
-            kept.provenance, kept.extra = list(paper.provenance), dict(paper.extra)
-            kept.authors, kept.categories = list(paper.authors), list(paper.categories)
-            by_title[norm] = kept
-    return list(by_title.values())
+    return merge_listings(Listings.from_papers(papers), report)[0].papers()
 
+
+# --- near-duplicates ----------------------------------------------------------------------
 
 _DIGITS = re.compile(r"\d+")
+_HAS_DIGIT = re.compile(r"\d").search
+# Characters counted for the cheap similarity bound: ASCII letters, digits, space; the rest share a bin.
+_BINS = "abcdefghijklmnopqrstuvwxyz0123456789 "
+_BIN_OF = np.full(128, len(_BINS), np.intp)
+_BIN_OF[[ord(c) for c in _BINS]] = np.arange(len(_BINS))
+_NBINS = len(_BINS) + 1
+#: Blocks up to this size are compared as explicit pairs; larger ones through one matrix product.
+_SMALL_BLOCK = 48
 
 
-def near_duplicates(titles: list[str], threshold: float = 90.0, max_block: int = 400) -> list[tuple[str, str, float]]:
+def near_duplicates(titles: list[str], threshold: float = 90.0, max_block: int = 400,
+                    norms: list[str] | None = None) -> list[tuple[str, str, float]]:
     """Pairs of distinct titles similar enough to be the same paper (fuzzy ratio >= threshold).
 
     Only candidates: nothing is merged. Comparisons run within blocks of titles that share
-    their first or last two words, or differ only in digits, so the cost stays near linear.
+    their first or last two words, or differ only in digits; blocks larger than ``max_block``
+    are skipped, so the cost stays near linear. ``norms`` are the normalised titles when
+    already known. Returns ``(title_a, title_b, score)`` sorted by position.
     """
-    norms = [normalize_title(t) for t in titles]
-    blocks: dict[tuple, list[int]] = defaultdict(list)
-    for i, n in enumerate(norms):
-        words = n.split()
-        blocks[("head", *words[:2])].append(i)
-        blocks[("tail", *words[-2:])].append(i)
-        blocks[("nodigits", _DIGITS.sub("#", n))].append(i)
-    found: dict[tuple[int, int], float] = {}
-    for block in blocks.values():
-        if len(block) < 2 or len(block) > max_block:
-            continue
-        strings = [norms[i] for i in block]
-        # Large blocks (a common last phrase) use every core; small ones are not worth a thread.
-        scores = cdist(strings, strings, scorer=fuzz.ratio, score_cutoff=threshold,
-                       workers=-1 if len(block) > 64 else 1)
-        # Only the upper triangle's non-zero cells (scores under the cutoff come back as 0).
-        for a, b in zip(*np.nonzero(np.triu(scores, k=1))):
-            i, j = block[a], block[b]
-            if norms[i] != norms[j]:
-                found[(min(i, j), max(i, j))] = float(scores[a, b])
-    return [(titles[i], titles[j], s) for (i, j), s in sorted(found.items())]
+    titles = list(titles)
+    norms = normalize_titles(titles) if norms is None else norms
+    return [(titles[i], titles[j], s) for i, j, s in _similar_pairs(norms, threshold, max_block)]
 
+
+def _similar_pairs(norms: list[str], threshold: float, max_block: int) -> list[tuple[int, int, float]]:
+    """(i, j, score) for i < j in a common block with fuzz.ratio(norms[i], norms[j]) >= threshold.
+
+    Scoring every pair of a block is most of the cost and almost every pair is far apart, so
+    pairs are first screened by a bound that is never below the real score: fuzz.ratio is
+    200 * LCS / (len_a + len_b), and the longest common subsequence cannot be longer than the
+    characters the two titles have in common, counted per character. Only pairs passing the
+    bound are scored, by rapidfuzz, exactly as before.
+    """
+    blocks = _blocks(norms, max_block)
+    if not blocks:
+        return []
+    lengths = np.fromiter(map(len, norms), np.int64, len(norms))
+    counts = _char_counts(norms, lengths)
+    limit = threshold - 1e-6  # screen loosely; rapidfuzz has the last word
+    candidates: set[tuple[int, int]] = set()
+    by_size: dict[int, list[np.ndarray]] = defaultdict(list)
+    for block in blocks:
+        if len(block) <= _SMALL_BLOCK:
+            by_size[len(block)].append(block)
+            continue
+        # Common characters of every pair at once: each title's counts in unary ("has at
+        # least k of character c") as a bit set, ANDed pairwise and counted. (Plain numpy, not
+        # a BLAS product: BLAS threads stall on a busy two-core machine.)
+        c = counts[block]
+        most = c.max(axis=0)
+        bins = np.repeat(np.arange(_NBINS), most)
+        level = np.arange(int(most.sum())) - np.repeat(np.cumsum(most) - most, most)
+        unary = c[:, bins] > level
+        unary = np.pad(unary, ((0, 0), (0, -unary.shape[1] % 64)))
+        words = np.ascontiguousarray(np.packbits(unary, axis=1)).view(np.uint64)
+        common = np.zeros((len(block), len(block)), np.int32)
+        for w in words.T:
+            common += np.bitwise_count(w[:, None] & w[None, :])
+        size = lengths[block]
+        ok = 200.0 * common >= limit * (size[:, None] + size[None, :])
+        a, b = np.nonzero(np.triu(ok, 1))
+        candidates.update(zip(block[a].tolist(), block[b].tolist()))
+    for m, group in by_size.items():
+        members = np.stack(group)
+        first, second = np.triu_indices(m, 1)
+        i, j = members[:, first].ravel(), members[:, second].ravel()
+        common = np.minimum(counts[i], counts[j]).sum(axis=1)
+        ok = 200.0 * common >= limit * (lengths[i] + lengths[j])
+        candidates.update(zip(i[ok].tolist(), j[ok].tolist()))
+    found = []
+    for i, j in candidates:
+        a, b = norms[i], norms[j]
+        if a != b:
+            score = ratio(a, b, score_cutoff=threshold)
+            if score:
+                # float32, as rapidfuzz's score matrices hold it (what the report always showed)
+                found.append((min(i, j), max(i, j), float(np.float32(score))))
+    return sorted(found)
+
+
+def _blocks(norms: list[str], max_block: int) -> list[np.ndarray]:
+    """Positions of titles sharing their first two words, their last two words, or all but
+    their digits; only blocks of 2 to ``max_block`` titles."""
+    heads = [n[:(n + "  ").find(" ", n.find(" ") + 1)] for n in norms]
+    tails = [n[n.rfind(" ", 0, n.rfind(" ")) + 1:] for n in norms]
+    # Titles without digits share a digit-free form only with the same title: no pairs there.
+    digits = [i for i, n in enumerate(norms) if _HAS_DIGIT(n)]
+    blocks = _groups(heads, max_block) + _groups(tails, max_block)
+    if digits:
+        where = np.array(digits, dtype=np.intp)
+        blocks += [where[g] for g in _groups([_DIGITS.sub("#", norms[i]) for i in digits], max_block)]
+    return blocks
+
+
+def _groups(keys: list[str], max_block: int) -> list[np.ndarray]:
+    """Positions sharing a key, one array per key held by 2 to ``max_block`` positions."""
+    if not keys:
+        return []
+    codes, _ = pd.factorize(np.array(keys, dtype=object))
+    sizes = np.bincount(codes)
+    good = (sizes >= 2) & (sizes <= max_block)
+    if not good.any():
+        return []
+    members = np.nonzero(good[codes])[0]
+    members = members[np.argsort(codes[members], kind="stable")]
+    return np.split(members, np.cumsum(sizes[good])[:-1])
+
+
+def _char_counts(norms: list[str], lengths: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """How often each character bin occurs in each title: an array of len(norms) x _NBINS."""
+    counts = np.zeros((len(norms), _NBINS), np.int32)
+    for start in range(0, len(norms), chunk):
+        part = norms[start:start + chunk]
+        text = "".join(part)
+        if text.isascii():
+            bins = _BIN_OF[np.frombuffer(text.encode("ascii"), np.uint8)]
+        else:
+            points = np.frombuffer(text.encode("utf-32-le"), np.uint32)
+            bins = np.where(points < 128, _BIN_OF[np.minimum(points, 127)], _NBINS - 1)
+        rows = np.repeat(np.arange(len(part)), lengths[start:start + chunk])
+        counts[start:start + len(part)] = np.bincount(rows * _NBINS + bins, minlength=len(part) * _NBINS).reshape(
+            len(part), _NBINS)
+    return counts
+
+
+# --- the corpus frame ---------------------------------------------------------------------
 
 def paper_id(title: str) -> str:
     """A stable id for a paper: a short hash of its normalised title."""
-    import hashlib
-
     return hashlib.sha1(normalize_title(title).encode("utf-8")).hexdigest()[:12]
 
 
 def to_frame(papers: list[Paper]) -> pd.DataFrame:
     """The corpus DataFrame: one row per paper, columns :data:`CORPUS_COLUMNS`."""
-    # Built column by column: a dict per row costs more memory than the corpus itself at 100k papers.
-    cols: dict[str, list] = {name: [] for name in CORPUS_COLUMNS}
-    for p in papers:
-        urls = find_urls(p.abstract)
-        if p.url and p.url not in urls:
-            urls.insert(0, p.url)
-        code, project = code_and_project_url(urls)
-        for name, value in (
-            ("paper_id", paper_id(p.title)), ("title", p.title), ("abstract", p.abstract), ("urls", urls),
-            ("code_url", code), ("project_url", project), ("provenance", list(p.provenance)),
-            ("authors", list(p.authors)), ("year", p.year), ("eprint", p.eprint),
-            ("archive_prefix", p.archive_prefix), ("primary_class", p.primary_class),
-            ("categories", list(p.categories)), ("doi", p.doi), ("entry_type", p.entry_type),
-            ("published", p.published), ("extra", dict(p.extra)),
-        ):
-            cols[name].append(value)
-    frame = pd.DataFrame(cols, columns=CORPUS_COLUMNS)
-    frame["year"] = frame["year"].astype("Int64")
-    return frame
+    return Listings.from_papers(papers).frame()

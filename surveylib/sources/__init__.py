@@ -1,7 +1,8 @@
 """Reading abstract sources into one deduplicated corpus.
 
-Entry points: :func:`read_source` (one file -> list of Paper) and :func:`ingest`
-(files -> corpus DataFrame + :class:`~surveylib.corpus.IngestReport`).
+Entry points: :func:`read_source` (one file -> list of Paper), :func:`read_listings` (one file
+-> :class:`~surveylib.corpus.Listings`, the same in columns) and :func:`ingest` (files ->
+corpus DataFrame + :class:`~surveylib.corpus.IngestReport`).
 """
 from __future__ import annotations
 
@@ -9,28 +10,40 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..corpus import IngestIssue, IngestReport, Paper, dedupe, near_duplicates, to_frame
+from ..corpus import IngestIssue, IngestReport, Listings, Paper, merge_listings, near_duplicates
 from ..errors import SourceError
-from ._text import display_path, read_text
+from ._text import display_path, read_pieces, read_text
 from .arxiv_atom import parse_atom
 from .bibfile import parse_bib
-from .daily_papers import parse_daily_papers
-from .tabular import parse_csv, parse_jsonl
+from .daily_papers import daily_papers_listings, parse_daily_papers
+from .tabular import csv_listings, jsonl_listings, parse_csv, parse_jsonl
 
-#: Which parser reads a file, by its suffix.
+
+def _bib_listings(text: str, where: str, report: IngestReport) -> Listings:
+    return Listings.from_papers(parse_bib(text, where, report))
+
+
+def _atom_listings(text: str, where: str, report: IngestReport) -> Listings:
+    return Listings.from_papers(parse_atom(text, where, report))
+
+
+#: Which parser reads a file, by its suffix: ``parser(text, where, report) -> Listings``.
 PARSERS = {
-    ".txt": parse_daily_papers,
-    ".bib": parse_bib,
-    ".csv": parse_csv,
-    ".jsonl": parse_jsonl,
-    ".ndjson": parse_jsonl,
-    ".xml": parse_atom,
-    ".atom": parse_atom,
+    ".txt": daily_papers_listings,
+    ".bib": _bib_listings,
+    ".csv": csv_listings,
+    ".jsonl": jsonl_listings,
+    ".ndjson": jsonl_listings,
+    ".xml": _atom_listings,
+    ".atom": _atom_listings,
 }
+#: Parsers that read a file piece by piece (see read_pieces) and report an empty one themselves.
+_PIECEWISE = {jsonl_listings}
 
 
-def read_source(path: str | Path, report: IngestReport | None = None, where: str | None = None) -> list[Paper]:
-    """The papers listed in one source file, parsed by its suffix (see :data:`PARSERS`).
+def read_listings(path: str | Path, report: IngestReport | None = None, where: str | None = None) -> Listings:
+    """The papers listed in one source file, parsed by its suffix (see :data:`PARSERS`), as
+    :class:`~surveylib.corpus.Listings` (columns, one entry per listing).
 
     ``where`` is the name used in provenance (default: the path as given). Problems are
     recorded in ``report``; a file that cannot be read at all raises :class:`SourceError`.
@@ -43,12 +56,19 @@ def read_source(path: str | Path, report: IngestReport | None = None, where: str
     report = report if report is not None else IngestReport()
     name = where or display_path(path)
     report.files.append(name)
+    if parser in _PIECEWISE:
+        return parser(read_pieces(path), name, report)
     text = read_text(path)
     if not text.strip():
         # Every format: an empty file lists nothing; count it rather than fail on it.
         report.issues.append(IngestIssue(f"{name}:1", "empty file: no papers listed"))
-        return []
+        return Listings()
     return parser(text, name, report)
+
+
+def read_source(path: str | Path, report: IngestReport | None = None, where: str | None = None) -> list[Paper]:
+    """The papers listed in one source file (see :func:`read_listings`), as Paper objects."""
+    return read_listings(path, report, where).papers()
 
 
 def ingest(paths, root: str | Path | None = None, fuzzy_threshold: float = 90.0) -> tuple[pd.DataFrame, IngestReport]:
@@ -59,22 +79,23 @@ def ingest(paths, root: str | Path | None = None, fuzzy_threshold: float = 90.0)
     relative to ``root`` when given.
     """
     report = IngestReport()
-    listings: list[Paper] = []
+    listings = Listings()
+    base = Path(root).resolve() if root is not None else None
     for path in paths:
         path = Path(path)
         where = None
-        if root is not None:
+        if base is not None:
             try:
-                where = str(path.resolve().relative_to(Path(root).resolve()))
+                where = str(path.resolve().relative_to(base))
             except ValueError:
                 where = None
-        listings.extend(read_source(path, report, where))
-    papers = dedupe(listings, report)
-    del listings  # the merged copies are all that is needed from here; free the rest early
+        listings.extend(read_listings(path, report, where))
+    papers, norms = merge_listings(listings, report)
+    del listings  # the merged listings are all that is needed from here; free the rest early
     report.papers = len(papers)
-    report.near_duplicates = near_duplicates([p.title for p in papers], fuzzy_threshold)
-    return to_frame(papers), report
+    report.near_duplicates = near_duplicates(papers.title, fuzzy_threshold, norms=norms)
+    return papers.frame(norms, copy=False), report
 
 
-__all__ = ["PARSERS", "read_source", "ingest", "parse_daily_papers", "parse_bib", "parse_csv",
+__all__ = ["PARSERS", "read_source", "read_listings", "ingest", "parse_daily_papers", "parse_bib", "parse_csv",
            "parse_jsonl", "parse_atom"]

@@ -1,6 +1,8 @@
 """Reading a source file as text, with clear errors for what is not one."""
 from __future__ import annotations
 
+import codecs
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import SourceError
@@ -14,6 +16,38 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+def _unreadable(path: Path, exc: OSError) -> SourceError:
+    # Named only on failure: resolving the display path costs more than reading a page.
+    where = display_path(path)
+    if path.is_dir():
+        return SourceError("is a directory, not a source file", where=where,
+                           hint="name the files inside it, or use a glob such as 'bib/sources/*.txt'")
+    if not path.exists():
+        return SourceError("no such file", where=where, hint="check [corpus] sources in survey.toml")
+    return SourceError(f"cannot be read ({exc.strerror or exc})", where=where, hint="check that the file is readable")
+
+
+def _binary(path: Path) -> SourceError:
+    return SourceError("is a binary file (contains NUL bytes), not a text source", where=display_path(path),
+                       hint="remove it from the sources, or export it as text")
+
+
+def _not_utf8(path: Path, line: int) -> SourceError:
+    return SourceError(f"is not UTF-8 text (bad byte at line {line})", where=f"{display_path(path)}:{line}",
+                       hint="re-save the file as UTF-8")
+
+
+def _normalise(text: str) -> str:
+    # Each replace scans the whole text even when there is nothing to replace; a search for
+    # one character is much cheaper.
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\ufeff" in text:
+        # A BOM inside the text comes from concatenating files that each had one.
+        text = text.replace("\ufeff", "")
+    return text
+
+
 def read_text(path: str | Path) -> str:
     """The text of ``path``: UTF-8 (a BOM is dropped), line endings normalised to ``\\n``.
 
@@ -21,21 +55,63 @@ def read_text(path: str | Path) -> str:
     that are not UTF-8 text.
     """
     path = Path(path)
-    where = display_path(path)
-    if path.is_dir():
-        raise SourceError("is a directory, not a source file", where=where,
-                          hint="name the files inside it, or use a glob such as 'bib/sources/*.txt'")
-    if not path.exists():
-        raise SourceError("no such file", where=where, hint="check [corpus] sources in survey.toml")
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
     if b"\x00" in data[:65536]:
-        raise SourceError("is a binary file (contains NUL bytes), not a text source", where=where,
-                          hint="remove it from the sources, or export it as text")
+        raise _binary(path)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise SourceError(f"is not UTF-8 text (bad byte at line {line})", where=f"{where}:{line}",
-                          hint="re-save the file as UTF-8") from None
-    # A BOM inside the text comes from concatenating files that each had one.
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+        start = exc.start + (3 if data.startswith(codecs.BOM_UTF8) else 0)
+        raise _not_utf8(path, data[:start].count(b"\n") + 1) from None
+    del data
+    return _normalise(text)
+
+
+def read_pieces(path: str | Path, size: int = 1 << 20) -> Iterator[str]:
+    """:func:`read_text` of ``path`` in pieces of about ``size`` bytes cut at line breaks:
+    ``"\\n".join(read_pieces(path)) == read_text(path)``.
+
+    For big files: the whole text is never in memory at once, and reading a block at a time
+    avoids paying for fresh memory pages twice (bytes, then text) per byte of the file.
+    Raises :class:`SourceError` as read_text does, when the reading gets to the problem.
+    """
+    path = Path(path)
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    with fh:
+        try:
+            chunk = fh.read(max(size, 65536))  # at least what the binary check looks at
+        except OSError as exc:
+            raise _unreadable(path, exc) from None
+        if b"\x00" in chunk[:65536]:
+            raise _binary(path)
+        codec, lines = "utf-8-sig", 0
+        pending: list[bytes] = []  # read since the last cut
+        while True:
+            last = not chunk
+            cut = -1 if last else chunk.rfind(b"\n")
+            if cut == -1 and not last:
+                pending.append(chunk)
+                chunk = fh.read(size)
+                continue
+            pending.append(chunk[:cut] if not last else b"")
+            piece = b"".join(pending)
+            pending = [] if last else [chunk[cut + 1:]]
+            # UTF-8 never uses the newline byte inside a character, so a piece cut there decodes alone.
+            try:
+                text = piece.decode(codec)
+            except UnicodeDecodeError as exc:
+                start = exc.start + (3 if codec == "utf-8-sig" and piece.startswith(codecs.BOM_UTF8) else 0)
+                raise _not_utf8(path, lines + piece[:start].count(b"\n") + 1) from None
+            if not last and text.endswith("\r"):
+                text = text[:-1]  # the CR of a CRLF whose LF is the cut
+            yield _normalise(text)
+            if last:
+                return
+            codec, lines = "utf-8", lines + piece.count(b"\n") + 1
+            chunk = fh.read(size)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..corpus import IngestIssue, IngestReport, Paper
+from ..corpus import IngestIssue, IngestReport, Listings, Paper
 from ._text import display_path, read_text
 
 _HEADER_LINES = {
     "new", "get trending papers in your email inbox!", "subscribe", "daily papers",
     "byak and the research community",
 }
+_LONGEST_HEADER = max(map(len, _HEADER_LINES))
 _MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
 _DATE = re.compile(rf"^(?:{_MONTHS})[a-z]*\.? \d{{1,2}}(?:, \d{{4}})?$")
 
@@ -23,43 +24,56 @@ MAX_TITLE = 300
 MIN_ABSTRACT = 120
 
 
-def parse_daily_papers(text: str, where: str, report: IngestReport | None = None) -> list[Paper]:
-    """Papers listed on one page. ``where`` names the file in provenance (``where:line``).
+def daily_papers_listings(text: str, where: str, report: IngestReport | None = None) -> Listings:
+    """Papers listed on one page, as :class:`~surveylib.corpus.Listings`. ``where`` names the
+    file in provenance (``where:line``).
 
     Blocks that are not a title followed by its abstract are skipped and recorded in
     ``report`` with their line and why; nothing is dropped silently.
     """
     report = report if report is not None else IngestReport()
-    lines = [(n, line.strip()) for n, line in enumerate(text.split("\n"), start=1)]
-    body = [(n, line) for n, line in lines if line]
+    out = Listings()
+    stripped = [line.strip() for line in text.split("\n")]
+    numbers = [n for n, line in enumerate(stripped, start=1) if line]
+    body = [line for line in stripped if line]
+    del stripped
     if not body:
         report.issues.append(IngestIssue(f"{where}:1", "empty file: no papers listed"))
-        return []
+        return out
 
     # The header is everything up to the first date line, if that comes before any paper.
     start = 0
     listing_date = None
-    for i, (n, line) in enumerate(body[:12]):
+    for i, line in enumerate(body[:12]):
         if _DATE.match(line):
             start, listing_date = i + 1, line
             break
-        if line.casefold() not in _HEADER_LINES:
+        if not _is_header(line):
             break
-    else:
-        start = 0
     if listing_date is None:
         start = 0
-        while start < len(body) and body[start][1].casefold() in _HEADER_LINES:
+        while start < len(body) and _is_header(body[start]):
             start += 1
         report.issues.append(IngestIssue(
-            f"{where}:{body[0][0]}", "no Daily Papers header or date line; read as title/abstract pairs",
+            f"{where}:{numbers[0]}", "no Daily Papers header or date line; read as title/abstract pairs",
             skipped=False))
 
-    papers: list[Paper] = []
+    titles, abstracts = body[start::2], body[start + 1::2]
+    if len(titles) == len(abstracts) and _all_plain_pairs(titles, abstracts):
+        # The usual page: title, abstract, title, abstract... Taken as a whole; the loop below
+        # would read it the same way, one block at a time.
+        out.title, out.abstract = titles, abstracts
+        out.provenance = [[f"{where}:{n}"] for n in numbers[start::2]]
+        if listing_date:
+            out.fields["extra"] = [{"listed": listing_date} for _ in titles]
+        report.listings += len(titles)
+        return out
+
+    dates: list = []
     i = start
     while i < len(body):
-        n, line = body[i]
-        if _DATE.match(line) or line.casefold() in _HEADER_LINES:
+        n, line = numbers[i], body[i]
+        if _DATE.match(line) or _is_header(line):
             # Pages saved one after another: a later page's header and date line.
             listing_date = line if _DATE.match(line) else listing_date
             i += 1
@@ -78,20 +92,41 @@ def parse_daily_papers(text: str, where: str, report: IngestReport | None = None
         # ``line`` is a title; its abstract is the next line, unless that is itself a title.
         nxt = body[i + 1] if i + 1 < len(body) else None
         after = body[i + 2] if i + 2 < len(body) else None
-        next_is_title = nxt is not None and len(nxt[1]) < MIN_ABSTRACT and (
-            after is not None and MIN_ABSTRACT <= len(after[1]) <= MAX_LINE)
-        if nxt is None or next_is_title or len(nxt[1]) > MAX_LINE:
+        next_is_title = nxt is not None and len(nxt) < MIN_ABSTRACT and (
+            after is not None and MIN_ABSTRACT <= len(after) <= MAX_LINE)
+        if nxt is None or next_is_title or len(nxt) > MAX_LINE:
             report.issues.append(IngestIssue(f"{where}:{n}", "title with no abstract: " + _preview(line)))
             i += 1
             continue
         report.listings += 1
-        if len(nxt[1]) < MIN_ABSTRACT:
+        if len(nxt) < MIN_ABSTRACT:
             report.issues.append(IngestIssue(
-                f"{where}:{nxt[0]}", f"abstract is only {len(nxt[1])} characters; check it", skipped=False))
-        extra = {"listed": listing_date} if listing_date else {}
-        papers.append(Paper(title=line, abstract=nxt[1], provenance=[f"{where}:{n}"], extra=extra))
+                f"{where}:{numbers[i + 1]}", f"abstract is only {len(nxt)} characters; check it", skipped=False))
+        out.title.append(line)
+        out.abstract.append(nxt)
+        out.provenance.append([f"{where}:{n}"])
+        dates.append({"listed": listing_date} if listing_date else None)
         i += 2
-    return papers
+    if any(dates):
+        out.fields["extra"] = dates
+    return out
+
+
+def parse_daily_papers(text: str, where: str, report: IngestReport | None = None) -> list[Paper]:
+    """Papers listed on one page (see :func:`daily_papers_listings`), as Paper objects."""
+    return daily_papers_listings(text, where, report).papers()
+
+
+def _is_header(line: str) -> bool:
+    # Case folding never shortens text, so a long line is no header line.
+    return len(line) <= _LONGEST_HEADER and line.casefold() in _HEADER_LINES
+
+
+def _all_plain_pairs(titles: list[str], abstracts: list[str]) -> bool:
+    """Whether every title reads as a title and every abstract as a whole abstract."""
+    return (all(MIN_ABSTRACT <= len(a) <= MAX_LINE for a in abstracts)
+            and not any(len(t) > MAX_TITLE or (len(t) >= MIN_ABSTRACT and t.endswith("."))
+                        or _is_header(t) or _DATE.match(t) for t in titles))
 
 
 def _looks_like_abstract(line: str) -> bool:

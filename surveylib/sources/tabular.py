@@ -5,13 +5,15 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterable
 
-from ..corpus import IngestIssue, IngestReport, Paper
+from ..corpus import IngestIssue, IngestReport, Listings, Paper
 from ..errors import SourceError
 
 _KNOWN = {"title", "abstract", "authors", "author", "year", "eprint", "arxiv_id", "archive_prefix",
           "archiveprefix", "primary_class", "primaryclass", "categories", "doi", "url", "entry_type",
           "published"}
+_PLAIN = frozenset(("title", "abstract"))
 
 
 def _as_list(value, sep: str) -> list[str]:
@@ -74,48 +76,111 @@ def record_to_paper(record: dict, where: str, report: IngestReport) -> Paper | N
     )
 
 
-def parse_jsonl(text: str, where: str, report: IngestReport | None = None) -> list[Paper]:
-    """Papers from JSON Lines text: one JSON object per line; blank lines are ignored."""
+def _add_record(out: Listings, record: dict, where: str, report: IngestReport) -> None:
+    """Add one row to ``out`` (see :func:`record_to_paper`), a plain title-and-abstract row
+    without building a Paper for it."""
+    if record.keys() <= _PLAIN:
+        title, abstract = record.get("title"), record.get("abstract")
+        if type(title) is str and type(abstract) is str:
+            title, abstract = title.strip(), abstract.strip()
+            if title and abstract and len(title) <= MAX_TITLE and len(abstract) <= MAX_ABSTRACT:
+                report.listings += 1
+                out.title.append(" ".join(title.split()))
+                out.abstract.append(abstract)
+                out.provenance.append([where])
+                return
+    paper = record_to_paper(record, where, report)
+    if paper:
+        out.append(paper)
+
+
+def jsonl_listings(text: str | Iterable[str], where: str, report: IngestReport | None = None) -> Listings:
+    """Papers from JSON Lines text: one JSON object per line; blank lines are ignored.
+
+    ``text`` is the text, or pieces of it that ``"\\n".join`` would make it from (what
+    :func:`~surveylib.sources._text.read_pieces` gives for a big file).
+    """
     report = report if report is not None else IngestReport()
-    papers = []
-    for n, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            report.issues.append(IngestIssue(f"{where}:{n}", f"not valid JSON ({exc.msg}); line skipped"))
-            continue
-        if not isinstance(record, dict):
-            report.issues.append(IngestIssue(f"{where}:{n}", "line is JSON but not an object; skipped"))
-            continue
-        paper = record_to_paper(record, f"{where}:{n}", report)
-        if paper:
-            papers.append(paper)
-    if not papers and not report.issues:
+    out = Listings()
+    titles, abstracts, provenance = out.title, out.abstract, out.provenance
+    plain = 0
+    n = 0
+    blank = True
+    for window in (_line_windows(text) if isinstance(text, str) else text):
+        for line in window.split("\n"):
+            n += 1
+            if not line.strip():
+                continue
+            blank = False
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                report.issues.append(IngestIssue(f"{where}:{n}", f"not valid JSON ({exc.msg}); line skipped"))
+                continue
+            except RecursionError:
+                report.issues.append(IngestIssue(f"{where}:{n}", "not valid JSON (nested too deeply); line skipped"))
+                continue
+            if type(record) is not dict:
+                report.issues.append(IngestIssue(f"{where}:{n}", "line is JSON but not an object; skipped"))
+                continue
+            # Inline _add_record's plain case: this loop runs once per listing.
+            if record.keys() <= _PLAIN:
+                title, abstract = record.get("title"), record.get("abstract")
+                if type(title) is str and type(abstract) is str:
+                    title, abstract = title.strip(), abstract.strip()
+                    if title and abstract and len(title) <= MAX_TITLE and len(abstract) <= MAX_ABSTRACT:
+                        plain += 1
+                        titles.append(" ".join(title.split()))
+                        abstracts.append(abstract)
+                        provenance.append([f"{where}:{n}"])
+                        continue
+            _add_record(out, record, f"{where}:{n}", report)
+    report.listings += plain
+    if blank or (not out and not report.issues):
         report.issues.append(IngestIssue(f"{where}:1", "empty file: no papers listed"))
-    return papers
+    return out
 
 
-def parse_csv(text: str, where: str, report: IngestReport | None = None) -> list[Paper]:
+def _line_windows(text: str, size: int = 1 << 20):
+    """``text`` in pieces of about ``size`` characters cut at newlines, so that splitting each
+    piece into lines gives ``text.split("\\n")`` without every line of a big file at once."""
+    start = 0
+    while True:
+        cut = text.find("\n", start + size) if start + size < len(text) else -1
+        if cut == -1:
+            yield text[start:]
+            return
+        yield text[start:cut]
+        start = cut + 1
+
+
+def parse_jsonl(text: str, where: str, report: IngestReport | None = None) -> list[Paper]:
+    """Papers from JSON Lines text (see :func:`jsonl_listings`), as Paper objects."""
+    return jsonl_listings(text, where, report).papers()
+
+
+def csv_listings(text: str, where: str, report: IngestReport | None = None) -> Listings:
     """Papers from CSV text with a header row naming at least ``title`` and ``abstract``."""
     report = report if report is not None else IngestReport()
+    out = Listings()
     if not text.strip():
         report.issues.append(IngestIssue(f"{where}:1", "empty file: no papers listed"))
-        return []
+        return out
     reader = csv.DictReader(io.StringIO(text))
     fields = [f.strip().lower() for f in (reader.fieldnames or [])]
     if "title" not in fields:
         raise SourceError(f"CSV header has no 'title' column (columns: {', '.join(fields) or 'none'})",
                           where=f"{where}:1", hint="name the columns title,abstract[,authors,year,...]")
-    papers = []
     try:
         for record in reader:
             # DictReader's line_num is the physical line the row ends on.
-            paper = record_to_paper(record, f"{where}:{reader.line_num}", report)
-            if paper:
-                papers.append(paper)
+            _add_record(out, record, f"{where}:{reader.line_num}", report)
     except csv.Error as exc:
         raise SourceError(f"CSV is malformed: {exc}", where=f"{where}:{reader.line_num}",
                           hint="check the quoting on that line") from None
-    return papers
+    return out
+
+
+def parse_csv(text: str, where: str, report: IngestReport | None = None) -> list[Paper]:
+    """Papers from CSV text (see :func:`csv_listings`), as Paper objects."""
+    return csv_listings(text, where, report).papers()
