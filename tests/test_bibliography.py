@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from surveylib.bibliography import latex
 from surveylib.bibliography import (
     RULES, base_path, decode_latex, encode_text, encode_title, encode_verbatim, generate_bib,
     parse_bib_text, read_bib, read_pins, unbraced,
@@ -165,6 +166,44 @@ def test_any_text_round_trips(text):
     assert decode_latex(fields["abstract"].value[1:-1]) == text
 
 
+# The escaping as first written, one regex pass per step: the reference the fast paths of
+# encode_text (memchr tests, str.replace) and encode_title (plain titles) must equal.
+_REF_LIGATURE = re.compile(r"(?<=-)(?=-)|(?<=`)(?=`)|(?<=')(?=')|(?<=[?!])(?=`)|(?<=,)(?=,)|(?<=<)(?=<)|(?<=>)(?=>)")
+
+
+def reference_encode_text(text: str) -> str:
+    out = _REF_LIGATURE.sub("{}", latex._ENCODE.sub(latex._encode_match, text))
+    return re.sub(r"(\n\s*)@", r"\1{@}", out)
+
+
+SPECIAL_ALPHABET = list("ab AZ{}\\%&$#_~^@\n\r\t\u3000\x1c\x85\"'`=.uvcL0123:ü多-,<>?!()[]")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(SPECIAL_ALPHABET), max_size=40))
+def test_fast_escaping_equals_the_regex_reference(text):
+    assert encode_text(text) == reference_encode_text(text)
+    assert encode_title(text) == latex._encode_title_general(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("aAbZ09-/:()'\"“.,!?LLaVAmPLUG")), min_size=1, max_size=8),
+                max_size=8))
+def test_plain_title_path_equals_the_general_path(words):
+    title = " ".join(words)  # single spaces, nothing to escape: the fast path
+    assert encode_title(title) == latex._encode_title_general(title)
+
+
+def test_fast_escaping_equals_the_reference_on_the_real_corpus():
+    corpus, _ = ingest(sorted((ROOT / "bib" / "sources").glob("*.txt")))
+    texts = ADVERSARIAL_TEXTS + list(corpus["title"]) + list(corpus["abstract"])
+    texts += [json.loads(line)["abstract"] for line in ADVERSARIAL.read_text(encoding="utf-8").splitlines()]
+    assert sum(encode_text(t) != t for t in texts) > 50  # the corpus does exercise the escaping
+    for text in texts:
+        assert encode_text(text) == reference_encode_text(text)
+        assert encode_title(text) == latex._encode_title_general(text)
+
+
 def test_naive_writing_of_an_unbalanced_abstract_breaks_the_file(tmp_path):
     """The control for the round-trip tests: without escaping, the real corpus's stray brace
     ruins the entry for bibtexparser and for BibTeX."""
@@ -226,6 +265,67 @@ def test_real_unbalanced_abstracts_round_trip(tmp_path):
     for title, abstract in zip(odd.title, odd.abstract):
         assert decode_latex(got[title]["abstract"]) == abstract
     pybtex_strict(root / "bib" / "survey.bib")
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+def writer_text(library) -> str:
+    """What format_bib gave when bibtexparser's writer wrote the blocks (the reference)."""
+    import bibtexparser
+    from surveylib.bibliography.files import HEADER, bib_format
+
+    body = bibtexparser.write_string(library, unparse_stack=[], bibtex_format=bib_format())
+    return (HEADER.format(base="b.bib", keys="k.csv") + "\n\n" + body).rstrip("\n") + "\n"
+
+
+AUTHOR_FILE = r"""% my notes
+@string{acl = {Proceedings of ACL}}
+@preamble{"\newcommand{\noop}[1]{}"}
+@comment{keep this}
+@ARTICLE{Hand:2024,
+  Author = "Doe, Jane and {Org and Co}",
+  journal = acl # { 2024},
+  Title={A {Hand} Entry},
+  year = 2024,
+  note = {trailing comma},
+}
+@misc{empty-fields,
+}
+@book{x, title = {Weird spacing}  ,  url={https://x.org/a_b%20c}}
+"""
+
+
+def test_written_text_is_byte_identical_to_bibtexparsers_writer(tmp_path):
+    from bibtexparser import Library
+    from surveylib.bibliography import format_bib
+
+    root = make_project(tmp_path / "adv", source=ADVERSARIAL)
+    generate_bib(load_config(root))
+    shutil.copy(ROOT / "survey.toml", tmp_path / "survey.toml")
+    shutil.copytree(ROOT / "bib", tmp_path / "bib")
+    generate_bib(load_config(tmp_path))
+    libraries = [read_bib(root / "bib" / "survey.bib"), read_bib(tmp_path / "bib" / "survey.bib"),
+                 parse_bib_text(AUTHOR_FILE), Library()]
+    assert sum(len(lib.entries) for lib in libraries) == 13 + 287 + 3
+    for lib in libraries:
+        assert lib.failed_blocks == []
+        text = format_bib(lib, base="b.bib", keys="k.csv")
+        assert text == writer_text(lib)
+        again = parse_bib_text(text)
+        assert again.failed_blocks == []
+        assert [(len(x.entries), len(x.strings), len(x.preambles)) for x in (again, lib)] == \
+            [(len(lib.entries), len(lib.strings), len(lib.preambles))] * 2
+        path = tmp_path / "written.bib"
+        path.write_text(text, encoding="utf-8")
+        assert len(pybtex_strict(path).entries) == len(lib.entries)
+    # A block shared by two libraries is formatted once, and a later edit of another is seen.
+    texts: dict = {}
+    lib = libraries[2]
+    first = format_bib(lib, _texts=texts)
+    other = Library([parse_bib_text("@misc{z,\n  title = {Z}\n}\n").entries[0]] + list(lib.blocks))
+    assert format_bib(other, _texts=texts) == writer_text(other).replace("b.bib", "bib/.survey.base.bib") \
+        .replace("k.csv", "bib/keys.csv")
+    assert first == writer_text(lib).replace("b.bib", "bib/.survey.base.bib").replace("k.csv", "bib/keys.csv")
 
 
 # --- the real bibliography ---------------------------------------------------------------------

@@ -42,6 +42,8 @@ def found_records(metadata: dict | None) -> dict[str, dict]:
 
 
 def _known(value) -> bool:
+    if type(value) is str:  # most values: skip the checks below
+        return value.strip() != ""
     if value is None or value is pd.NA:
         return False
     if isinstance(value, float) and math.isnan(value):
@@ -55,51 +57,86 @@ def _first(*values):
     return next((v for v in values if _known(v)), None)
 
 
+_YEAR = re.compile(r"\s*(\d{4})(?:\.0)?\s*")
+_TYPE = re.compile(r"[A-Za-z]+")
+_ARXIV_ID = re.compile(r"\d{4}\.\d{4,5}(v\d+)?|[a-z\-]+(\.[A-Z]{2})?/\d{7}(v\d+)?")
+
+
 def _year(value) -> str | None:
     if not _known(value):
         return None
-    m = re.fullmatch(r"\s*(\d{4})(?:\.0)?\s*", str(value))
+    m = _YEAR.fullmatch(str(value))
     return m.group(1) if m else None
 
 
 def _entry_type(value) -> str:
-    if _known(value) and re.fullmatch(r"[A-Za-z]+", str(value)):
+    if _known(value) and _TYPE.fullmatch(str(value)):
         return str(value).lower()
     return "misc"
+
+
+def _known_or_none(values: list) -> list:
+    # A string is known when not blank; anything else goes through _known.
+    return [v if (v.strip() if type(v) is str else _known(v)) else None for v in values]
+
+
+def _each(function, values: list) -> list:
+    return [None if v is None else function(v) for v in values]
+
+
+def _entries(columns: dict[str, list], keys: list[str], keywords: list, metas: list | None) -> list[Entry]:
+    """Entries for many papers at once, field by field over whole columns (the per-paper
+    rules of :func:`paper_entry`, without a function call per paper and field).
+
+    ``columns``: corpus column -> values, one per paper (missing columns are unknown);
+    ``keywords``: theme names per paper (or None); ``metas``: each paper's ``found``
+    metadata record (or None), or None when there is no metadata at all.
+    """
+    n = len(keys)
+    unknown = [None] * n
+
+    def known(name):  # the paper's own value, else the metadata's
+        values = _known_or_none(columns[name]) if name in columns else unknown
+        if metas is None:
+            return values
+        return [v if v is not None or m is None else _first(m.get(name)) for v, m in zip(values, metas)]
+
+    authors, eprints = known("authors"), known("eprint")
+    prefixes, primaries = known("archive_prefix"), known("primary_class")
+    for i, eprint in enumerate(eprints):
+        if eprint is not None and prefixes[i] is None and _ARXIV_ID.fullmatch(str(eprint)):
+            prefixes[i] = "arXiv"  # the identifier itself says so
+    has_eprint = [e is not None for e in eprints]
+    urls = [c if c is not None else p for c, p in zip(*(_known_or_none(columns.get(name, unknown))
+                                                            for name in ("code_url", "project_url")))]
+    values = {
+        "author": _each(lambda a: encode_names([str(x) for x in a]), authors),
+        "title": [encode_title(str(t)) for t in columns["title"]],
+        "year": [_year(y) for y in known("year")],
+        "eprint": _each(lambda e: encode_verbatim(str(e)), eprints),
+        "archivePrefix": [encode_text(str(p)) if p is not None and e else None for p, e in zip(prefixes, has_eprint)],
+        "primaryClass": [encode_text(str(p)) if p is not None and e else None for p, e in zip(primaries, has_eprint)],
+        "doi": _each(lambda d: encode_verbatim(str(d)), _known_or_none(columns.get("doi", unknown))),
+        "url": _each(lambda u: encode_verbatim(str(u)), urls),
+        "keywords": [", ".join(encode_text(str(k)) for k in kw) if kw else None for kw in keywords],
+        "abstract": _each(lambda a: encode_text(str(a)), _known_or_none(columns.get("abstract", unknown))),
+    }
+    types = [_entry_type(t) for t in columns.get("entry_type", unknown)]
+    present = [(name, values[name]) for name in FIELD_ORDER if any(values[name])]
+    return [Entry(types[i], keys[i], [Field(name, "{" + column[i] + "}") for name, column in present if column[i]])
+            for i in range(n)]
 
 
 def paper_entry(row, key: str, keywords=None, meta: dict | None = None) -> Entry:
     """One corpus row (a mapping with the corpus columns) -> an ``Entry`` with raw, braced values.
 
-    ``keywords``: theme names for the keywords field; ``meta``: the paper's ``found`` record
-    from the metadata cache, used only where the row itself has no value.
+    Fields in :data:`FIELD_ORDER`, each only when known; ``keywords``: theme names for the
+    keywords field; ``meta``: the paper's ``found`` record from the metadata cache, used
+    only where the row itself has no value.
     """
-    meta = meta or {}
-    authors = _first(row.get("authors"), meta.get("authors"))
-    eprint = _first(row.get("eprint"), meta.get("eprint"))
-    values = {
-        "author": encode_names([str(a) for a in authors]) if authors is not None else None,
-        "title": encode_title(str(row["title"])),
-        "year": _year(_first(row.get("year"), meta.get("year"))),
-        "eprint": encode_verbatim(str(eprint)) if eprint is not None else None,
-        "archivePrefix": None,
-        "primaryClass": None,
-        "doi": encode_verbatim(str(row["doi"])) if _known(row.get("doi")) else None,
-        "url": None,
-        "keywords": ", ".join(encode_text(str(k)) for k in keywords) if keywords else None,
-        "abstract": encode_text(str(row["abstract"])) if _known(row.get("abstract")) else None,
-    }
-    if eprint is not None:
-        prefix = _first(row.get("archive_prefix"), meta.get("archive_prefix"))
-        if prefix is None and re.fullmatch(r"\d{4}\.\d{4,5}(v\d+)?|[a-z\-]+(\.[A-Z]{2})?/\d{7}(v\d+)?", str(eprint)):
-            prefix = "arXiv"  # the identifier itself says so
-        values["archivePrefix"] = encode_text(str(prefix)) if prefix is not None else None
-        primary = _first(row.get("primary_class"), meta.get("primary_class"))
-        values["primaryClass"] = encode_text(str(primary)) if primary is not None else None
-    url = _first(row.get("code_url"), row.get("project_url"))
-    values["url"] = encode_verbatim(str(url)) if url is not None else None
-    fields = [Field(name, braced(values[name])) for name in FIELD_ORDER if values[name]]
-    return Entry(_entry_type(row.get("entry_type")), key, fields)
+    columns = {name: [row.get(name)] for name in ENTRY_COLUMNS}
+    columns["title"] = [row["title"]]
+    return _entries(columns, [key], [keywords], [meta or {}])[0]
 
 
 #: The corpus columns an entry is made from (a corpus may lack the optional ones).
@@ -118,18 +155,17 @@ def build_library(corpus: pd.DataFrame, keywords: dict | None = None, metadata: 
     """
     keywords = keywords or {}
     metadata = found_records(metadata)
-    # Only the columns an entry uses, column by column: far cheaper than to_dict("records")
-    # over every column of a large corpus.
-    columns = [c for c in ENTRY_COLUMNS if c in corpus.columns]
-    values = [corpus[c].tolist() for c in columns]
+    # Only the columns an entry uses, as plain lists: far cheaper than to_dict("records").
+    columns = {c: corpus[c].tolist() for c in ENTRY_COLUMNS if c in corpus.columns}
     keys = corpus["key"].tolist()
-    if metadata and norms is None:
-        norms = [normalize_title(str(t)) for t in corpus["title"]]
-    entries = []
-    for i, row in enumerate(zip(*values)):
-        row = dict(zip(columns, row))
-        key = keys[i]
-        meta = metadata.get(norms[i]) if metadata else None
-        entries.append(paper_entry(row, key, keywords.get(key), meta))
-    entries.sort(key=lambda e: (e.key.lower(), e.key))
-    return Library(entries)
+    metas = None
+    if metadata:
+        if norms is None:
+            norms = [normalize_title(str(t)) for t in columns["title"]]
+        metas = [metadata.get(n) for n in norms]
+    # Sorted before the entries exist: by the plain key list, not through Entry.key.
+    order = sorted(range(len(keys)), key=lambda i: (keys[i].lower(), keys[i]))
+    columns = {name: [values[i] for i in order] for name, values in columns.items()}
+    keys = [keys[i] for i in order]
+    metas = None if metas is None else [metas[i] for i in order]
+    return Library(_entries(columns, keys, [keywords.get(k) for k in keys], metas))

@@ -29,10 +29,16 @@ MAX_METHOD_WORDS = 3
 MAX_KEY_LENGTH = 40
 
 
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
 def _ascii_words(text: str) -> list[str]:
-    text = unicodedata.normalize("NFKD", text)
-    text = text.encode("ascii", "ignore").decode("ascii").lower()
-    return [w for w in re.split(r"[^a-z0-9]+", text) if w]
+    if text.isascii():
+        text = text.lower()  # most titles: decomposing accents would change nothing
+    else:
+        text = unicodedata.normalize("NFKD", text)
+        text = text.encode("ascii", "ignore").decode("ascii").lower()
+    return [w for w in _NON_WORD.split(text) if w]
 
 
 def base_key(title: str) -> str:

@@ -84,6 +84,23 @@ def _encode_match(m: re.Match) -> str:
     return "\\" + ch
 
 
+_SPECIAL_START = re.compile(r"[\\{}~^%&#_$]")  # every _ENCODE match starts with one of these
+
+
+def _encode_general(text: str) -> str:
+    """``_ENCODE.sub(_encode_match, text)``, found faster: a match can only start at a
+    special character, so a plain character-class scan finds where to try the full pattern
+    (the alternation itself is slow to try at every character of a long abstract)."""
+    out, pos, search, match = [], 0, _SPECIAL_START.search, _ENCODE.match
+    while (found := search(text, pos)) is not None:
+        m = match(text, found.start())  # always matches: a lone special is a match
+        out.append(text[pos:found.start()])
+        out.append(_encode_match(m))
+        pos = m.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def encode_text(text: str) -> str:
     """Plain text -> BibTeX field text with LaTeX specials escaped (no outer braces).
 
@@ -92,7 +109,7 @@ def encode_text(text: str) -> str:
     if not _has_special(text):
         return text  # most words and many abstracts: nothing to escape
     if "\\" in text or "{" in text or "}" in text:
-        out = _ENCODE.sub(_encode_match, text)  # accents, escaped specials, braces
+        out = _encode_general(text)  # accents, escaped specials, braces
     else:
         out = text
         for ch, escaped in _SIMPLE.items():
@@ -160,19 +177,16 @@ def _sentence_case(words: list[str]) -> bool:
 
 
 @functools.lru_cache(maxsize=1 << 18)  # a corpus reuses its title words; the answer depends on the word only
-def _word(token: str) -> tuple[str, str, str, bool, bool, bool]:
-    """One whitespace-free title token -> (lead, core, trail, protect always, capitalised,
-    counts for sentence case): the per-word facts :func:`encode_title` needs."""
+def _word(token: str) -> tuple[str, str, bool, bool, bool, bool]:
+    """One whitespace-free title token (nothing to escape) -> the facts :func:`encode_title`
+    needs: (the token as written unless it is a name, the token with its core braced,
+    capitalised, counts for sentence case, has a core, ends with a colon)."""
     m = _EDGE.match(token)
-    core = m.group("core")
-    return (m.group("lead"), core, m.group("trail"), bool(core) and _needs_protection(core),
-            _is_capitalised(core), core[:1].isalpha() and core.lower() not in _SMALL)
-
-
-def _sentence_case_words(infos) -> bool:
-    # _sentence_case over cached word facts (the first word never counts).
-    inner = [info[4] for info in infos[1:] if info[5]]
-    return len(inner) >= 2 and sum(inner) / len(inner) < 0.5
+    lead, core, trail = m.group("lead"), m.group("core"), m.group("trail")
+    protected = lead + "{" + core + "}" + trail if core else token
+    always = bool(core) and _needs_protection(core)
+    return (protected if always else token, protected, _is_capitalised(core),
+            core[:1].isalpha() and core.lower() not in _SMALL, bool(core), trail.endswith(":"))
 
 
 def encode_title(title: str) -> str:
@@ -190,15 +204,17 @@ def _encode_plain_title(words: list[str]) -> str:
     """:func:`_encode_title_general` for a title with nothing to escape and single spaces
     (most titles): only protecting braces are added, so decoding gives the title back
     without the safety-net check."""
-    infos = [_word(w) for w in words]
-    names = _sentence_case_words(infos)
+    infos = list(map(_word, words))
+    inner = [info[2] for info in infos[1:] if info[3]]  # as _sentence_case: not the first word
+    if not (len(inner) >= 2 and sum(inner) / len(inner) < 0.5):
+        return " ".join([info[0] for info in infos])  # Title Case: only acronyms and names
     out, first = [], True
-    for word, (lead, core, trail, always, capitalised, _) in zip(words, infos):
-        if always or (names and not first and capitalised and core):
-            word = lead + "{" + core + "}" + trail
-        out.append(word)
-        if core:
-            first = trail.endswith(":")
+    for info in infos:
+        # In a sentence-case title a capitalised word is a name, unless it starts the
+        # title or follows a colon.
+        out.append(info[1] if info[2] and not first else info[0])
+        if info[4]:
+            first = info[5]
     return " ".join(out)
 
 
@@ -242,13 +258,17 @@ def encode_names(names) -> str:
 # --- verbatim fields ---------------------------------------------------------------------
 
 _UNSAFE_IN_URL = {"{": "%7B", "}": "%7D", "\\": "%5C", " ": "%20", "\n": "%0A", "\t": "%09", '"': "%22"}
+_UNSAFE_TABLE = str.maketrans(_UNSAFE_IN_URL)
 
 
 def encode_verbatim(value: str) -> str:
     """A URL, DOI or eprint as written to the .bib: no LaTeX escaping (``_ % & #`` stay as
     they are; biblatex and the url package read the field verbatim). The few characters that
     would unbalance the field are percent-encoded, which means the same in a URL."""
-    return "".join(_UNSAFE_IN_URL.get(ch, ch) for ch in value.strip())
+    value = value.strip()
+    if any(ch in value for ch in _UNSAFE_IN_URL):
+        value = value.translate(_UNSAFE_TABLE)
+    return value
 
 
 def braced(text: str) -> str:

@@ -89,9 +89,13 @@ def merge_libraries(base: Library | None, ours: Library, theirs: Library | None)
     Returns ``(merged, report)``. The merged library holds the generated entries in
     ``ours`` order, then the entries only the author has, in the author's order; @string and
     @preamble blocks and comments of the author's file are not part of it (the caller keeps
-    them). None for ``base`` or ``theirs`` means an empty library.
+    them). None for ``base`` or ``theirs`` means an empty library. When nothing of the
+    author's differs from what is generated, ``merged`` is ``ours`` itself (and an entry
+    left as generated is the ``ours`` entry itself), so the caller can tell without comparing.
     """
     report = MergeReport()
+    if theirs is None:
+        return ours, report  # no file of the author's: nothing to keep
     b, t = _by_key(base), _by_key(theirs)
     generated = {e.key.lower() for e in ours.entries}
     # A key renamed in the pin file: the paper's base entry (same generated title) is under
@@ -101,7 +105,7 @@ def merge_libraries(base: Library | None, ours: Library, theirs: Library | None)
     blocks: list[Entry] = []
     for entry in ours.entries:
         k = entry.key.lower()
-        if k not in b and k not in t:
+        if base_by_title and k not in b and k not in t:
             old = base_by_title.get(_value(_fields(entry).get("title")))
             if old is not None and old not in renamed:
                 renamed.add(old)
@@ -118,4 +122,6 @@ def merge_libraries(base: Library | None, ours: Library, theirs: Library | None)
         else:
             report.orphans_kept.append(entry.key)
         blocks.append(Entry(entry.entry_type, entry.key, [Field(f.key, f.value) for f in entry.fields]))
+    if len(blocks) == len(ours.blocks) and all(m is o for m, o in zip(blocks, ours.blocks)):
+        return ours, report  # nothing of the author's to apply (a new project, an untouched file)
     return Library(blocks), report
