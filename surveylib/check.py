@@ -13,9 +13,7 @@ from pathlib import Path
 
 from .citations import find_citations
 from .errors import SurveyError
-from .io import import_nbformat
-
-nbformat = import_nbformat()  # about 1 s faster than `import nbformat` (notebooks call this in every kernel)
+from .io import read_notebook  # plain JSON: notebooks call this, and nbformat costs a kernel 0.2 s
 
 
 @dataclass(frozen=True)
@@ -74,25 +72,20 @@ def _cite_call_keys(source: str) -> list[str]:
 
 def notebook_citations(path: str | Path) -> list[CitedKey]:
     """Every citation the author wrote in a notebook, in order, with its 1-based cell number."""
-    path = Path(path)
-    try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception as exc:  # nbformat raises several types for a broken file
-        raise SurveyError(f"cannot read notebook: {exc}", where=str(path),
-                          hint="is it valid .ipynb JSON? open it in JupyterLab to repair it") from None
+    nb = read_notebook(path)
     found: list[CitedKey] = []
-    for number, cell in enumerate(nb.cells, start=1):
-        if cell.cell_type == "markdown":
-            found += [CitedKey(k, number) for c in find_citations(cell.source) for k in c.keys]
-        elif cell.cell_type == "code":
-            found += [CitedKey(k, number) for c in find_citations(cell.source) if not c.narrative for k in c.keys]
-            found += [CitedKey(k, number) for k in _cite_call_keys(cell.source)]
+    for number, cell in enumerate(nb["cells"], start=1):
+        source = cell.get("source", "")
+        if cell.get("cell_type") == "markdown":
+            found += [CitedKey(k, number) for c in find_citations(source) for k in c.keys]
+        elif cell.get("cell_type") == "code":
+            found += [CitedKey(k, number) for c in find_citations(source) if not c.narrative for k in c.keys]
+            found += [CitedKey(k, number) for k in _cite_call_keys(source)]
     return found
 
 
 def notebook_theme(path: str | Path) -> str | None:
-    nb = nbformat.read(Path(path), as_version=4)
-    return (nb.metadata.get("surveylib") or {}).get("theme")
+    return (read_notebook(path)["metadata"].get("surveylib") or {}).get("theme")
 
 
 def check_notebooks(survey, notebooks=None) -> dict[str, NotebookCheck]:
