@@ -434,6 +434,12 @@ def test_bib_and_build_at_once_do_not_corrupt_the_output(tmp_path):
     """Different commands take the same project lock: a build started while `survey bib`
     rewrites the bibliography waits for it, then builds from the complete file."""
     project = make_project(tmp_path / "p", sources=2, notebook=True)
+    # A first bibliography, so the build has one whichever command gets the lock first; the
+    # concurrent `survey bib` then rewrites it (a new source) while the build and taxonomy run.
+    assert start(project, "bib").wait(timeout=600) == 0
+    (project / "bib" / "sources" / "extra.txt").write_text(
+        "Daily Papers\nby AK\n\nA Newly Added Paper on Token Pruning for Video LLMs\n"
+        "We prune redundant video tokens in multimodal models.\n", encoding="utf-8")
     procs = [start(project, "bib"), start(project, "build", "--to", "html"), start(project, "taxonomy")]
     outputs = [p.communicate(timeout=600) for p in procs]
     for proc, (out, err) in zip(procs, outputs):
