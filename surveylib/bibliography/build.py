@@ -164,13 +164,9 @@ def generate_bib(config, corpus: pd.DataFrame | None = None, keywords: dict | No
         names = {"base": _shown(base_file, config.root), "keys": _shown(config.keys, config.root)}
         if new_rows:
             write_pins(config.keys, rows + new_rows)
-        texts: dict = {}  # entries the merge left as generated are formatted once
-        base_data = format_bib(ours, **names, _texts=texts).encode("utf-8")
-        if len(merged.blocks) == len(ours.blocks) and all(m is o for m, o in zip(merged.blocks, ours.blocks)):
-            bib_data = base_data  # the merge changed nothing: the same bytes
-        else:
-            bib_data = format_bib(merged, **names, _texts=texts).encode("utf-8")
-        del texts
+        base_data = format_bib(ours, **names).encode("utf-8")
+        # The merge returns the generated library itself when it changed nothing: same bytes.
+        bib_data = base_data if merged is ours else format_bib(merged, **names).encode("utf-8")
         atomic_write_bytes(bib, bib_data)
         atomic_write_bytes(base_file, base_data)
     return BibResult(

@@ -81,7 +81,8 @@ def _known_or_none(values: list) -> list:
 
 
 def _each(function, values: list) -> list:
-    return [None if v is None else function(v) for v in values]
+    # ``function`` of each known value as text (str(value), without the call for a str).
+    return [None if v is None else function(v if type(v) is str else str(v)) for v in values]
 
 
 def _entries(columns: dict[str, list], keys: list[str], keywords: list, metas: list | None) -> list[Entry]:
@@ -93,7 +94,7 @@ def _entries(columns: dict[str, list], keys: list[str], keywords: list, metas: l
     metadata record (or None), or None when there is no metadata at all.
     """
     n = len(keys)
-    unknown = [None] * n
+    unknown = [None] * n  # a column no paper has a value in (shared, never modified)
 
     def known(name):  # the paper's own value, else the metadata's
         values = _known_or_none(columns[name]) if name in columns else unknown
@@ -101,27 +102,35 @@ def _entries(columns: dict[str, list], keys: list[str], keywords: list, metas: l
             return values
         return [v if v is not None or m is None else _first(m.get(name)) for v, m in zip(values, metas)]
 
+    def each(function, values):
+        return unknown if values is unknown else _each(function, values)
+
     authors, eprints = known("authors"), known("eprint")
     prefixes, primaries = known("archive_prefix"), known("primary_class")
-    for i, eprint in enumerate(eprints):
-        if eprint is not None and prefixes[i] is None and _ARXIV_ID.fullmatch(str(eprint)):
-            prefixes[i] = "arXiv"  # the identifier itself says so
-    has_eprint = [e is not None for e in eprints]
-    urls = [c if c is not None else p for c, p in zip(*(_known_or_none(columns.get(name, unknown))
-                                                            for name in ("code_url", "project_url")))]
+    if eprints is not unknown:
+        prefixes = list(prefixes)
+        for i, eprint in enumerate(eprints):
+            if eprint is not None and prefixes[i] is None and _ARXIV_ID.fullmatch(str(eprint)):
+                prefixes[i] = "arXiv"  # the identifier itself says so
+    with_eprint = (lambda values: unknown if eprints is unknown else  # noqa: E731
+                   [None if e is None else v for v, e in zip(values, eprints)])
+    code, project = (_known_or_none(columns[c]) if c in columns else unknown for c in ("code_url", "project_url"))
+    urls = project if code is unknown else code if project is unknown else \
+        [c if c is not None else p for c, p in zip(code, project)]
     values = {
-        "author": _each(lambda a: encode_names([str(x) for x in a]), authors),
-        "title": [encode_title(str(t)) for t in columns["title"]],
-        "year": [_year(y) for y in known("year")],
-        "eprint": _each(lambda e: encode_verbatim(str(e)), eprints),
-        "archivePrefix": [encode_text(str(p)) if p is not None and e else None for p, e in zip(prefixes, has_eprint)],
-        "primaryClass": [encode_text(str(p)) if p is not None and e else None for p, e in zip(primaries, has_eprint)],
-        "doi": _each(lambda d: encode_verbatim(str(d)), _known_or_none(columns.get("doi", unknown))),
-        "url": _each(lambda u: encode_verbatim(str(u)), urls),
+        "author": unknown if authors is unknown else
+        [None if a is None else encode_names([str(x) for x in a]) for a in authors],
+        "title": [encode_title(t if type(t) is str else str(t)) for t in columns["title"]],
+        "year": each(_year, known("year")),
+        "eprint": each(encode_verbatim, eprints),
+        "archivePrefix": each(encode_text, with_eprint(prefixes)),
+        "primaryClass": each(encode_text, with_eprint(primaries)),
+        "doi": each(encode_verbatim, _known_or_none(columns["doi"]) if "doi" in columns else unknown),
+        "url": each(encode_verbatim, urls),
         "keywords": [", ".join(encode_text(str(k)) for k in kw) if kw else None for kw in keywords],
-        "abstract": _each(lambda a: encode_text(str(a)), _known_or_none(columns.get("abstract", unknown))),
+        "abstract": each(encode_text, _known_or_none(columns["abstract"]) if "abstract" in columns else unknown),
     }
-    types = [_entry_type(t) for t in columns.get("entry_type", unknown)]
+    types = [_entry_type(t) for t in columns["entry_type"]] if "entry_type" in columns else ["misc"] * n
     present = [(name, values[name]) for name in FIELD_ORDER if any(values[name])]
     return [Entry(types[i], keys[i], [Field(name, "{" + column[i] + "}") for name, column in present if column[i]])
             for i in range(n)]
@@ -156,16 +165,16 @@ def build_library(corpus: pd.DataFrame, keywords: dict | None = None, metadata: 
     keywords = keywords or {}
     metadata = found_records(metadata)
     # Only the columns an entry uses, as plain lists: far cheaper than to_dict("records").
-    columns = {c: corpus[c].tolist() for c in ENTRY_COLUMNS if c in corpus.columns}
+    # A column with no value at all (eprint, doi, ... in most sources) counts as missing.
+    columns = {c: corpus[c].tolist() for c in ENTRY_COLUMNS
+               if c in corpus.columns and (c == "title" or corpus[c].notna().any())}
     keys = corpus["key"].tolist()
     metas = None
     if metadata:
         if norms is None:
             norms = [normalize_title(str(t)) for t in columns["title"]]
         metas = [metadata.get(n) for n in norms]
-    # Sorted before the entries exist: by the plain key list, not through Entry.key.
+    entries = _entries(columns, keys, [keywords.get(k) for k in keys], metas)
+    # Sorted by the plain key list (not through Entry.key); stable, as a sort of the entries.
     order = sorted(range(len(keys)), key=lambda i: (keys[i].lower(), keys[i]))
-    columns = {name: [values[i] for i in order] for name, values in columns.items()}
-    keys = [keys[i] for i in order]
-    metas = None if metas is None else [metas[i] for i in order]
-    return Library(_entries(columns, keys, [keywords.get(k) for k in keys], metas))
+    return Library([entries[i] for i in order])

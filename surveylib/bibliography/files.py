@@ -73,43 +73,47 @@ def author_blocks(library: Library) -> list:
     return kept
 
 
-def entry_text(entry: Entry) -> str:
-    """One entry as bibtexparser's writer writes it with :func:`bib_format` (two-space
-    indent, ``name = value``, no trailing comma), without the writer's per-piece overhead."""
+def _entry_pieces(entry: Entry, out: list[str]) -> None:
+    # bibtexparser's writer with bib_format(): two-space indent, `name = value`, no trailing
+    # comma. The pieces refer to the field values rather than copying them into a per-entry
+    # string, so a large bibliography is copied once, by the final join.
+    out += ("@", entry.entry_type, "{", entry.key, ",\n")
     fields = entry.fields
-    if not fields:
-        return f"@{entry.entry_type}{{{entry.key},\n}}\n"
-    body = ",\n  ".join([f"{f.key} = {f.value}" for f in fields])
-    return f"@{entry.entry_type}{{{entry.key},\n  {body}\n}}\n"
+    last = len(fields) - 1
+    for i, f in enumerate(fields):
+        out += ("  ", f.key, " = ", f.value, ",\n" if i < last else "\n")
+    out.append("}\n")
 
 
-def _block_text(block) -> str:
-    if type(block) is Entry:
-        return entry_text(block)
-    # Comments, @string, @preamble (a handful, from the author's file): bibtexparser's writer.
-    return bibtexparser.write_string(Library([block]), unparse_stack=[], bibtex_format=bib_format())
+def entry_text(entry: Entry) -> str:
+    """One entry as bibtexparser's writer writes it with :func:`bib_format`."""
+    out: list[str] = []
+    _entry_pieces(entry, out)
+    return "".join(out)
 
 
 def format_bib(library: Library, header: bool = True, base: str = "bib/.survey.base.bib",
-               keys: str = "bib/keys.csv", _texts: dict | None = None) -> str:
+               keys: str = "bib/keys.csv") -> str:
     """The text of a .bib file: the header comment (naming the merge base and pin file),
     then the blocks, byte for byte as ``bibtexparser.write_string`` with :func:`bib_format`
-    writes them (tests/test_bibliography.py holds the two side by side).
+    writes them (tests/test_bibliography.py holds the two side by side), ending in one newline.
 
-    ``_texts``: a dict filled in and reused across calls, so that a block shared by two
-    libraries (the generated one and the merged one) is formatted once. It holds each
-    block with its text (id(block) -> (block, text)), so an id is never reused meanwhile.
+    Entries are written here directly (the writer's per-piece overhead is most of the time
+    of a 100k-entry file); comments, @string and @preamble blocks by bibtexparser.
     """
-    texts = {} if _texts is None else _texts
     pieces = [HEADER.format(base=base, keys=keys) + "\n\n"] if header else []
     for i, block in enumerate(library.blocks):
-        cached = texts.get(id(block))
-        if cached is not None and cached[0] is block:
-            text = cached[1]
-        else:
-            text = _block_text(block)
-            texts[id(block)] = (block, text)
         if i:
             pieces.append("\n")
-        pieces.append(text)
-    return "".join(pieces).rstrip("\n") + "\n"
+        if type(block) is Entry:
+            _entry_pieces(block, pieces)
+        else:
+            pieces.append(bibtexparser.write_string(Library([block]), unparse_stack=[], bibtex_format=bib_format()))
+    # text.rstrip("\n") + "\n", without copying the whole text twice more.
+    while pieces:
+        last = pieces.pop().rstrip("\n")
+        if last:
+            pieces.append(last)
+            break
+    pieces.append("\n")
+    return "".join(pieces)

@@ -23,6 +23,7 @@ URLs, DOIs and eprints are never LaTeX-escaped (:func:`encode_verbatim`).
 from __future__ import annotations
 
 import functools
+import operator
 import re
 
 # Already-encoded accents and special letters are passed through verbatim.
@@ -116,7 +117,7 @@ def encode_text(text: str) -> str:
             if ch in out:
                 out = out.replace(ch, escaped)
     for pair, split, passes in _LIGATURE_PAIRS:
-        if pair in out:
+        if pair[0] in out and pair in out:  # a one-character test first: memchr speed
             for _ in range(passes):
                 out = out.replace(pair, split)
     if "@" in out:
@@ -168,25 +169,48 @@ def _is_capitalised(core: str) -> bool:
     return core[:1].isupper()
 
 
-def _sentence_case(words: list[str]) -> bool:
-    """True when the title is not in Title Case, so a capitalised word inside it is a name."""
-    inner = [w for w in words[1:] if w[:1].isalpha() and w.lower() not in _SMALL]
-    if len(inner) < 2:
-        return False
-    return sum(_is_capitalised(w) for w in inner) / len(inner) < 0.5
-
-
 @functools.lru_cache(maxsize=1 << 18)  # a corpus reuses its title words; the answer depends on the word only
-def _word(token: str) -> tuple[str, str, bool, bool, bool, bool]:
-    """One whitespace-free title token (nothing to escape) -> the facts :func:`encode_title`
-    needs: (the token as written unless it is a name, the token with its core braced,
-    capitalised, counts for sentence case, has a core, ends with a colon)."""
+def _word(token: str) -> tuple[str, str, bool, bool, bool, bool, bool]:
+    """One whitespace-free title token -> the facts :func:`encode_title` needs: (the token
+    as written, escaped, braced if it always needs protection; the token escaped with its
+    core braced; capitalised; counts for sentence case; capitalised and counts; has a
+    core; ends with a colon; changed by encoding at all).
+
+    Lead (opening brackets, quotes), core and trail (closing punctuation) are escaped
+    separately; a core that escapes to a command (``\\&``) is never braced."""
     m = _EDGE.match(token)
     lead, core, trail = m.group("lead"), m.group("core"), m.group("trail")
-    protected = lead + "{" + core + "}" + trail if core else token
-    always = bool(core) and _needs_protection(core)
-    return (protected if always else token, protected, _is_capitalised(core),
-            core[:1].isalpha() and core.lower() not in _SMALL, bool(core), trail.endswith(":"))
+    enc_lead, enc_core, enc_trail = encode_text(lead), encode_text(core), encode_text(trail)
+    plain = enc_lead + enc_core + enc_trail
+    protected = enc_lead + "{" + enc_core + "}" + enc_trail if core and not enc_core.startswith("\\") else plain
+    as_written = protected if bool(core) and _needs_protection(core) else plain
+    capitalised, counts = _is_capitalised(core), core[:1].isalpha() and core.lower() not in _SMALL
+    return (as_written, protected, capitalised, counts, capitalised and counts, bool(core), trail.endswith(":"),
+            as_written != token)
+
+
+_AS_WRITTEN, _COUNTS, _CAPITALISED_COUNTS, _CHANGED = (operator.itemgetter(i) for i in (0, 3, 4, 7))
+
+
+def _names_protected(infos) -> bool:
+    # In a title that is not in Title Case, capitalised words (not the first word) are
+    # names: fewer than half of the words that count (not the first) are capitalised.
+    inner = sum(map(_COUNTS, infos)) - infos[0][3]
+    capitalised = sum(map(_CAPITALISED_COUNTS, infos)) - infos[0][4]
+    return inner >= 2 and capitalised / inner < 0.5
+
+
+def _title_words(infos) -> list[str]:
+    """The encoded words of a title (empty titles aside)."""
+    if not _names_protected(infos):
+        return list(map(_AS_WRITTEN, infos))  # only acronyms and mixed-case names
+    out, first = [], True
+    for info in infos:
+        # A capitalised word is a name unless it starts the title or follows a colon.
+        out.append(info[1] if info[2] and not first else info[0])
+        if info[5]:
+            first = info[6]
+    return out
 
 
 def encode_title(title: str) -> str:
@@ -196,44 +220,30 @@ def encode_title(title: str) -> str:
     if not _has_special(title):
         words = title.split()
         if " ".join(words) == title:
-            return _encode_plain_title(words)
+            return _encode_plain_title(title, words)
     return _encode_title_general(title)
 
 
-def _encode_plain_title(words: list[str]) -> str:
+def _encode_plain_title(title: str, words: list[str]) -> str:
     """:func:`_encode_title_general` for a title with nothing to escape and single spaces
     (most titles): only protecting braces are added, so decoding gives the title back
     without the safety-net check."""
+    if not words:
+        return title
     infos = list(map(_word, words))
-    inner = [info[2] for info in infos[1:] if info[3]]  # as _sentence_case: not the first word
-    if not (len(inner) >= 2 and sum(inner) / len(inner) < 0.5):
-        return " ".join([info[0] for info in infos])  # Title Case: only acronyms and names
-    out, first = [], True
-    for info in infos:
-        # In a sentence-case title a capitalised word is a name, unless it starts the
-        # title or follows a colon.
-        out.append(info[1] if info[2] and not first else info[0])
-        if info[4]:
-            first = info[5]
-    return " ".join(out)
+    if not any(map(_CHANGED, infos)) and not _names_protected(infos):
+        return title  # no acronym, no name: as it is
+    return " ".join(_title_words(infos))
 
 
 def _encode_title_general(title: str) -> str:
-    """encode_title for any text: escapes, ligatures and line-start ``@`` included."""
+    """encode_title for any text: escapes, ligatures, any whitespace and line-start ``@``."""
     tokens = list(_TOKEN.finditer(title))
-    cores = [_EDGE.match(t.group()).group("core") for t in tokens]
-    names = _sentence_case(cores)
-    out, pos, first = [], 0, True
-    for tok, core in zip(tokens, cores):
+    infos = [_word(t.group()) for t in tokens]
+    out, pos = [], 0
+    for tok, word in zip(tokens, _title_words(infos) if infos else []):
         out.append(encode_text(title[pos:tok.start()]))
-        m = _EDGE.match(tok.group())
-        lead, trail = m.group("lead"), m.group("trail")
-        protect = bool(core) and (_needs_protection(core) or (names and not first and _is_capitalised(core)))
-        enc_core = encode_text(core)
-        if protect and not enc_core.startswith("\\"):
-            enc_core = "{" + enc_core + "}"
-        out.append(encode_text(lead) + enc_core + encode_text(trail))
-        first = trail.endswith(":") if core else first
+        out.append(word)
         pos = tok.end()
     out.append(encode_text(title[pos:]))
     encoded = _LINE_START_AT.sub(r"\1{@}", "".join(out))
