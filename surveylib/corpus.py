@@ -146,7 +146,6 @@ def _fold_ascii(titles: list[str]) -> list[str]:
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
 _CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "huggingface.co", "codeberg.org", "gitee.com")
-_CODE_HOST = re.compile("|".join(map(re.escape, _CODE_HOSTS)))
 
 
 def _trim_url(url: str) -> str:
@@ -163,10 +162,13 @@ def find_urls(text: str) -> list[str]:
     seen: list[str] = []
     if not text:
         return seen
-    low = text.lower()
-    if "://" not in low and "www." not in low:
-        return seen  # most abstracts: skip the scan
-    for match in (_ascii_url_matches(text, low) if text.isascii() else _URL.findall(text)):
+    if text.isascii():
+        matches = _ascii_url_matches(text)
+    elif "://" in text or "www." in text.lower():
+        matches = _URL.findall(text)
+    else:
+        return seen
+    for match in matches:
         url = _trim_url(match)
         if url.lower().startswith("www."):
             url = "https://" + url
@@ -175,26 +177,30 @@ def find_urls(text: str) -> list[str]:
     return seen
 
 
-# _URL's tail for ASCII text: \s spelled out (the ASCII characters str.isspace() accepts), as a
-# plain character set is much faster to match than the Unicode whitespace category.
+# For ASCII text: _URL's tail with \s spelled out (the ASCII characters str.isspace() accepts),
+# as a plain character set matches much faster than the Unicode whitespace category; and a
+# "www." found from its dot, which a search finds at C speed, unlike a case-blind "www".
 _URL_TAIL = re.compile(r"[^ \t\n\r\x0b\x0c\x1c-\x1f<>\"']+")
+_WWW_DOT = re.compile(r"\.(?<=[wW][wW][wW]\.)")
 
 
-def _ascii_url_matches(text: str, low: str) -> list[str]:
-    """``_URL.findall(text)`` for ASCII ``text`` (``low`` is it lower-cased): the starts found
-    with str.find, since the case-blind regex tries every character of a long abstract."""
+def _ascii_url_matches(text: str) -> list[str]:
+    """``_URL.findall(text)`` for ASCII ``text``, without trying the case-blind regex at every
+    character of a long abstract: the places a URL can start are found first."""
     starts = []
-    i = low.find("://")
-    while i != -1:
-        if i >= 5 and low[i - 5:i] == "https":
-            starts.append((i - 5, 8))
-        elif i >= 4 and low[i - 4:i] == "http":
-            starts.append((i - 4, 7))
-        i = low.find("://", i + 3)
-    i = low.find("www.")
-    while i != -1:
-        starts.append((i, 4))
-        i = low.find("www.", i + 1)
+    if ":" in text:
+        i = text.find("://")
+        while i != -1:
+            scheme = text[max(i - 5, 0):i].lower()
+            if scheme == "https":
+                starts.append((i - 5, 8))
+            elif scheme[-4:] == "http":
+                starts.append((i - 4, 7))
+            i = text.find("://", i + 3)
+    for dot in _WWW_DOT.finditer(text):
+        starts.append((dot.start() - 3, 4))
+    if not starts:
+        return []
     found, end = [], 0
     for start, prefix in sorted(starts):
         if start >= end:  # not inside the previous URL
@@ -207,11 +213,16 @@ def _ascii_url_matches(text: str, low: str) -> list[str]:
 
 def code_and_project_url(urls: list[str]) -> tuple[str | None, str | None]:
     """Split URLs into the first code repository and the first other (project page) link."""
-    if not urls:
-        return None, None
-    is_code = [_CODE_HOST.search(u.lower()) is not None for u in urls]
-    code = next((u for u, c in zip(urls, is_code) if c), None)
-    project = next((u for u, c in zip(urls, is_code) if not c and u != code), None)
+    code = project = None
+    for url in urls:
+        low = url.lower()
+        if any(host in low for host in _CODE_HOSTS):
+            if code is None:
+                code = url
+        elif project is None:
+            project = url
+        if code is not None and project is not None:
+            break
     return code, project
 
 
@@ -428,40 +439,25 @@ def _similar_pairs(norms: list[str], threshold: float, max_block: int) -> list[t
 
     Scoring every pair of a block is most of the cost and almost every pair is far apart, so
     pairs are first screened by a bound that is never below the real score: fuzz.ratio is
-    200 * LCS / (len_a + len_b), and the longest common subsequence cannot be longer than the
-    characters the two titles have in common, counted per character. Only pairs passing the
-    bound are scored, by rapidfuzz, exactly as before.
+    200 * LCS / (len_a + len_b), and the longest common subsequence can be no longer than the
+    shorter title, nor than the characters the two have in common, counted per character.
+    Only pairs passing the screen are scored, by rapidfuzz, as every pair was before.
     """
-    blocks = _blocks(norms, max_block)
-    if not blocks:
+    if len(norms) < 2:
         return []
     lengths = np.fromiter(map(len, norms), np.int64, len(norms))
     counts = _char_counts(norms, lengths)
-    limit = threshold - 1e-6  # screen loosely; rapidfuzz has the last word
+    blocks = _blocks(norms, counts, max_block)
+    limit = threshold - 0.05  # screen a little loosely; rapidfuzz has the last word
     candidates: set[tuple[int, int]] = set()
     by_size: dict[int, list[np.ndarray]] = defaultdict(list)
     for block in blocks:
         if len(block) <= _SMALL_BLOCK:
             by_size[len(block)].append(block)
-            continue
-        # Common characters of every pair at once: each title's counts in unary ("has at
-        # least k of character c") as a bit set, ANDed pairwise and counted. (Plain numpy, not
-        # a BLAS product: BLAS threads stall on a busy two-core machine.)
-        c = counts[block]
-        most = c.max(axis=0)
-        bins = np.repeat(np.arange(_NBINS), most)
-        level = np.arange(int(most.sum())) - np.repeat(np.cumsum(most) - most, most)
-        unary = c[:, bins] > level
-        unary = np.pad(unary, ((0, 0), (0, -unary.shape[1] % 64)))
-        words = np.ascontiguousarray(np.packbits(unary, axis=1)).view(np.uint64)
-        common = np.zeros((len(block), len(block)), np.int32)
-        for w in words.T:
-            common += np.bitwise_count(w[:, None] & w[None, :])
-        size = lengths[block]
-        ok = 200.0 * common >= limit * (size[:, None] + size[None, :])
-        a, b = np.nonzero(np.triu(ok, 1))
-        candidates.update(zip(block[a].tolist(), block[b].tolist()))
+        else:
+            candidates.update(_screen_block(block, lengths, counts, limit))
     for m, group in by_size.items():
+        # Small blocks: every pair of every block of this size at once.
         members = np.stack(group)
         first, second = np.triu_indices(m, 1)
         i, j = members[:, first].ravel(), members[:, second].ravel()
@@ -479,13 +475,56 @@ def _similar_pairs(norms: list[str], threshold: float, max_block: int) -> list[t
     return sorted(found)
 
 
-def _blocks(norms: list[str], max_block: int) -> list[np.ndarray]:
+def _screen_block(block: np.ndarray, lengths: np.ndarray, counts: np.ndarray, limit: float, rows: int = 128):
+    """Pairs of a large block that pass the screen of :func:`_similar_pairs`.
+
+    Titles sorted by length, a title can only match the next ones up to (200 - limit) / limit
+    times its length; within that band each title's counts, in unary ("has at least k of
+    character c") as bit sets, are ANDed with the others' and the bits counted. (Plain numpy
+    rather than a BLAS product: BLAS threads stall on a busy two-core machine.)
+    """
+    members = block[np.argsort(lengths[block], kind="stable")]
+    size = lengths[members]
+    c = counts[members]
+    most = c.max(axis=0)
+    bins = np.repeat(np.arange(_NBINS), most)
+    level = np.arange(int(most.sum())) - np.repeat(np.cumsum(most) - most, most)
+    packed = np.packbits(c[:, bins] > level, axis=1)
+    padded = np.zeros((len(members), -(-packed.shape[1] // 8) * 8), np.uint8)
+    padded[:, :packed.shape[1]] = packed
+    words = padded.view(np.uint64).T.copy()  # one row of 64-bit words per 64 unary digits
+    reach = (np.searchsorted(size, size * ((200 - limit) / limit), side="right") if limit > 0
+             else np.full(len(size), len(size)))
+    need = limit / 200.0 * size  # common >= need_a + need_b
+    index = np.arange(len(size))
+    for r0 in range(0, len(size) - 1, rows):
+        r1 = min(r0 + rows, len(size))
+        c0, c1 = r0 + 1, int(reach[r1 - 1])
+        if c1 <= c0:
+            continue
+        common = np.zeros((r1 - r0, c1 - c0), np.uint16)
+        for w in words:
+            common += np.bitwise_count(w[r0:r1, None] & w[None, c0:c1])
+        ok = common >= need[r0:r1, None] + need[None, c0:c1]
+        ok &= index[None, c0:c1] > index[r0:r1, None]  # each pair once
+        a, b = np.nonzero(ok)
+        yield from zip(members[a + r0].tolist(), members[b + c0].tolist())
+
+
+_FIRST_TWO_WORDS = re.compile(r"([^ \n]*(?: [^ \n]*)?)[^\n]*\n")
+
+
+def _blocks(norms: list[str], counts: np.ndarray, max_block: int) -> list[np.ndarray]:
     """Positions of titles sharing their first two words, their last two words, or all but
     their digits; only blocks of 2 to ``max_block`` titles."""
-    heads = [n[:(n + "  ").find(" ", n.find(" ") + 1)] for n in norms]
-    tails = [n[n.rfind(" ", 0, n.rfind(" ")) + 1:] for n in norms]
+    text = "\n".join(norms)
+    heads = _FIRST_TWO_WORDS.findall(text + "\n")
+    tails = _FIRST_TWO_WORDS.findall(text[::-1] + "\n")[::-1]  # the last two words, reversed: as good a key
+    del text
     # Titles without digits share a digit-free form only with the same title: no pairs there.
-    digits = [i for i, n in enumerate(norms) if _HAS_DIGIT(n)]
+    # ASCII digits have bins of their own; any other digit is in the last bin.
+    maybe = np.nonzero(counts[:, _BINS.index("0"):_BINS.index("9") + 1].any(axis=1) | (counts[:, -1] > 0))[0]
+    digits = [i for i in maybe.tolist() if _HAS_DIGIT(norms[i])]
     blocks = _groups(heads, max_block) + _groups(tails, max_block)
     if digits:
         where = np.array(digits, dtype=np.intp)

@@ -71,8 +71,8 @@ def read_text(path: str | Path) -> str:
 
 
 def read_pieces(path: str | Path, size: int = 1 << 20) -> Iterator[str]:
-    """:func:`read_text` of ``path`` in pieces of about ``size`` bytes cut at line breaks:
-    ``"\\n".join(read_pieces(path)) == read_text(path)``.
+    """:func:`read_text` of ``path`` in pieces of about ``size`` bytes, cut anywhere:
+    ``"".join(read_pieces(path)) == read_text(path)``.
 
     For big files: the whole text is never in memory at once, and reading a block at a time
     avoids paying for fresh memory pages twice (bytes, then text) per byte of the file.
@@ -85,33 +85,28 @@ def read_pieces(path: str | Path, size: int = 1 << 20) -> Iterator[str]:
         raise _unreadable(path, exc) from None
     with fh:
         try:
-            chunk = fh.read(max(size, 65536))  # at least what the binary check looks at
+            data = fh.read(max(size, 65536))  # at least what the binary check looks at
         except OSError as exc:
             raise _unreadable(path, exc) from None
-        if b"\x00" in chunk[:65536]:
+        if b"\x00" in data[:65536]:
             raise _binary(path)
-        codec, lines = "utf-8-sig", 0
-        pending: list[bytes] = []  # read since the last cut
+        decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        held_cr = False  # a CR ending the previous piece: half a CRLF, or a line break of its own
         while True:
-            last = not chunk
-            cut = -1 if last else chunk.rfind(b"\n")
-            if cut == -1 and not last:
-                pending.append(chunk)
-                chunk = fh.read(size)
-                continue
-            pending.append(chunk[:cut] if not last else b"")
-            piece = b"".join(pending)
-            pending = [] if last else [chunk[cut + 1:]]
-            # UTF-8 never uses the newline byte inside a character, so a piece cut there decodes alone.
+            last = not data
             try:
-                text = piece.decode(codec)
-            except UnicodeDecodeError as exc:
-                start = exc.start + (3 if codec == "utf-8-sig" and piece.startswith(codecs.BOM_UTF8) else 0)
-                raise _not_utf8(path, lines + piece[:start].count(b"\n") + 1) from None
-            if not last and text.endswith("\r"):
-                text = text[:-1]  # the CR of a CRLF whose LF is the cut
-            yield _normalise(text)
+                text = decoder.decode(data, final=last)
+            except UnicodeDecodeError:
+                read_text(path)  # raises the error with its line
+                raise
+            if held_cr and not text.startswith("\n"):
+                yield "\n"
+            held_cr = text.endswith("\r") and not last
+            if held_cr:
+                text = text[:-1]
+            text = _normalise(text)
+            if text:
+                yield text
             if last:
                 return
-            codec, lines = "utf-8", lines + piece.count(b"\n") + 1
-            chunk = fh.read(size)
+            data = fh.read(size)
