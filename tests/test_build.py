@@ -392,3 +392,50 @@ def test_page_needs_nothing_from_nbconvert_soup_pass(built):
         elem.attrs["tabindex"] = "0"
     assert str(soup) == before
     assert soup.select(".jp-Notebook div.jp-OutputArea-output")  # the check had something to check
+
+
+def _probe_project(root: Path) -> Path:
+    """Two notebooks that print what a kernel starts with: preloaded modules, working
+    folder, importability of the project folder, and fresh random numbers."""
+    shutil.copytree(FIXTURE / "bib", root / "bib")
+    (root / "notebooks").mkdir()
+    (root / "probe_module.py").write_text("WHERE = 'project root'\n", encoding="utf-8")
+    for name in ("a", "b"):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_markdown_cell(f"# Probe {name}"), nbformat.v4.new_code_cell(
+            "import os, random, sys\n"
+            "print('preloaded', 'pandas' in sys.modules)\n"
+            "import numpy, probe_module\n"
+            "print('cwd', os.getcwd() == os.path.dirname(os.path.abspath('survey.toml')), probe_module.WHERE)\n"
+            "print('random', random.random(), numpy.random.rand())\n"
+            "import matplotlib.pyplot as plt\n"
+            "print('backend', plt.get_backend())")]
+        nbformat.write(nb, root / "notebooks" / f"{name}.ipynb")
+    (root / "survey.toml").write_text('[survey]\ntitle = "Probe"\n[build]\nnotebooks = ["notebooks/a.ipynb", '
+                                      '"notebooks/b.ipynb"]\n', encoding="utf-8")
+    return root
+
+
+def _printed(root: Path, name: str) -> str:
+    (cached,) = (root / "build" / ".cache").glob(f"{name}-*.ipynb")
+    nb = nbformat.read(cached, as_version=4)
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="kernels are forked from a zygote on Linux only")
+def test_forked_kernels_start_like_fresh_ones(tmp_path, monkeypatch):
+    """Kernels forked from the build's zygote (modules preloaded) see what a freshly started
+    kernel sees: the project as working folder and on sys.path, the inline matplotlib backend,
+    random generators seeded anew in each kernel."""
+    forked = _probe_project(tmp_path / "forked")
+    build_survey(load_config(forked), formats=("html",), progress=None)
+    monkeypatch.setenv("SURVEYLIB_FORK_KERNELS", "0")
+    plain = _probe_project(tmp_path / "plain")
+    build_survey(load_config(plain), formats=("html",), progress=None)
+    a, b = _printed(forked, "a"), _printed(forked, "b")
+    assert "preloaded True" in a and "preloaded False" in _printed(plain, "a")
+    for text in (a, b, _printed(plain, "a")):
+        assert "cwd True project root" in text and "backend module://matplotlib_inline.backend_inline" in text
+    assert a.split("random")[1] != b.split("random")[1]  # not the zygote's random state twice
+    strip = lambda text: re.sub(r"preloaded \w+|random [^\n]*", "", text)  # noqa: E731
+    assert strip(a) == strip(_printed(plain, "a"))

@@ -397,6 +397,44 @@ def test_next_build_sweeps_what_a_killed_build_left(tmp_path):
     assert b"Version marker after" in html.read_bytes()
 
 
+def processes_in(folder: Path) -> list[str]:
+    """Command lines of the live processes whose working folder is ``folder`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and Path(os.readlink(entry / "cwd")) == folder:
+                found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="/proc and the kernel zygote are Linux only")
+def test_killing_the_build_alone_ends_its_kernels_and_zygote(tmp_path):
+    """SIGKILL to the build process only (not its process group): the zygote and the kernels
+    it forked, and the stand-in processes, all end by themselves."""
+    project = make_project(tmp_path / "p", sources=1, notebook=True).resolve()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Slow"), nbformat.v4.new_code_cell("import time\ntime.sleep(60)")]
+    nbformat.write(nb, project / "notebooks" / "02_slow.ipynb")
+    toml = project / "survey.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        '["notebooks/01_intro.ipynb"]', '["notebooks/01_intro.ipynb", "notebooks/02_slow.ipynb"]'), encoding="utf-8")
+    assert run_survey(project, "bib").returncode == 0
+    proc = start(project, "build", "--to", "html")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any("time.sleep" in c or "zygote.py" in c for c in processes_in(project)):
+        time.sleep(0.1)
+    time.sleep(2)  # kernels running
+    assert any("zygote.py" in c for c in processes_in(project)), processes_in(project)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 20
+    while processes_in(project) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert processes_in(project) == []
+
+
 def test_sweep_keeps_the_staging_folder_of_a_live_process(tmp_path):
     from surveylib.build import sweep_stale
 

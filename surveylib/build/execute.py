@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from ..errors import SurveyError
 from ..io import atomic_write_text, import_nbformat
 from .snapshot import ENV as SNAPSHOT_ENV
 from .snapshot import snapshot_path, write_snapshot
+from .zygote import Zygote, kernel_manager_class
+from .zygote import enabled as zygote_enabled
 
 CELL_TIMEOUT = 600  # seconds per cell; a survey notebook should take seconds
 KERNEL = "python3"
@@ -186,8 +189,7 @@ def _error_location(nb) -> tuple[int, str]:
     return 0, "unknown error"
 
 
-async def _run_one(nb, root: Path, rel: str, sockdir: Path, index: int, env: dict[str, str]):
-    from jupyter_client.manager import AsyncKernelManager
+async def _run_one(nb, root: Path, rel: str, sockdir: Path, index: int, env: dict[str, str], manager):
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, DeadKernelError
     from traitlets.config import Config as TConfig
@@ -195,7 +197,7 @@ async def _run_one(nb, root: Path, rel: str, sockdir: Path, index: int, env: dic
     # IPC sockets in a private 0700 folder: no other local process can connect to the kernel.
     # nbclient creates (and so shuts down) the kernel manager, configured for IPC.
     ipc = TConfig({"KernelManager": {"transport": "ipc", "ip": str(sockdir / f"k{index}")}})
-    client = NotebookClient(nb, kernel_manager_class=AsyncKernelManager, config=ipc, timeout=CELL_TIMEOUT,
+    client = NotebookClient(nb, kernel_manager_class=manager, config=ipc, timeout=CELL_TIMEOUT,
                             kernel_name="python3", resources={"metadata": {"path": str(root)}})
     try:
         await client.async_execute(cwd=str(root), env={**os.environ, **env})
@@ -306,6 +308,20 @@ def execute_notebooks(config: Config, jobs: int = 2, use_cache: bool = True,
     return planned
 
 
+def _start_zygote(config: Config, sockdir: Path) -> Zygote | None:
+    """The zygote for this build's kernels, when the kernel is this Python's ipykernel."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        argv = KernelSpecManager().get_kernel_spec(KERNEL).argv
+    except NoSuchKernel:
+        return None
+    if len(argv) < 3 or argv[1:3] != ["-m", "ipykernel_launcher"]:
+        return None
+    python = sys.executable if argv[0] in ("python", "python3", "python%d.%d" % sys.version_info[:2]) else argv[0]
+    return Zygote(python, config.root, sockdir).start()
+
+
 def _write_snapshot(config: Config, path: Path) -> None:
     try:
         write_snapshot(config, path, shared_digest(config))
@@ -327,6 +343,8 @@ async def _run_all(config: Config, todo, jobs: int, total: int, say, env: dict[s
                    snapshot: threading.Event | None = None) -> None:
     gate = asyncio.Semaphore(max(1, jobs))
     sockdir = Path(tempfile.mkdtemp(prefix="survey-kernels-"))  # mode 0700
+    zygote = _start_zygote(config, sockdir) if len(todo) > 1 and zygote_enabled() else None
+    manager = kernel_manager_class(zygote)
     loop = asyncio.get_running_loop()
     started = loop.time()
     first_wave = {i for i, _ in todo[:max(1, jobs)]}
@@ -339,7 +357,7 @@ async def _run_all(config: Config, todo, jobs: int, total: int, say, env: dict[s
                 await loop.run_in_executor(None, snapshot.wait)
             say(f"[{i + 1}/{total}] {ex.rel}: executing")
             t0 = loop.time()
-            await _run_one(ex.nb, config.root, ex.rel, sockdir, i, env)
+            await _run_one(ex.nb, config.root, ex.rel, sockdir, i, env, manager)
             say(f"[{i + 1}/{total}] {ex.rel}: done in {loop.time() - t0:.1f} s")
 
     tasks = [asyncio.create_task(one(i, ex)) for i, ex in todo]
@@ -354,5 +372,7 @@ async def _run_all(config: Config, todo, jobs: int, total: int, say, env: dict[s
             if task.done() and not task.cancelled() and task.exception():
                 raise task.exception()
     finally:
+        if zygote is not None:
+            zygote.stop()
         shutil.rmtree(sockdir, ignore_errors=True)
     say(f"executed {len(todo)} of {total} notebooks in {loop.time() - started:.1f} s")
