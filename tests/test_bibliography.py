@@ -319,6 +319,7 @@ AUTHOR_FILE = r"""% my notes
 
 def test_written_text_is_byte_identical_to_bibtexparsers_writer(tmp_path):
     from bibtexparser import Library
+    from bibtexparser.model import ImplicitComment
     from surveylib.bibliography import format_bib
 
     root = make_project(tmp_path / "adv", source=ADVERSARIAL)
@@ -340,6 +341,17 @@ def test_written_text_is_byte_identical_to_bibtexparsers_writer(tmp_path):
         path = tmp_path / "written.bib"
         path.write_text(text, encoding="utf-8")
         assert len(pybtex_strict(path).entries) == len(lib.entries)
+    # Written in chunks, the text is the same wherever the chunks end.
+    from surveylib.bibliography import files
+    lib = libraries[2]
+    for size in (1, 2, 3, 5, 1000):
+        assert "".join(files._text_chunks(lib, True, "b.bib", "k.csv", blocks_per_chunk=size)) == writer_text(lib)
+    assert files.format_bib_bytes(lib, base="b.bib", keys="k.csv") == writer_text(lib).encode("utf-8")
+    comments = parse_bib_text("@misc{a,\n  title = {A}\n}\n")
+    comments.add([ImplicitComment("") for _ in range(4)])
+    for size in (1, 2, 3):
+        assert "".join(files._text_chunks(comments, False, "", "", blocks_per_chunk=size)) == \
+            writer_text(comments).split("\n\n", 1)[1]
     # The text ends in exactly one newline, whatever the last block ends with.
     tail = parse_bib_text("@misc{a,\n  title = {A}\n}\n\n% a closing comment\n\n\n")
     assert format_bib(tail, header=False) == writer_text(tail).split("\n\n", 1)[1]
@@ -432,6 +444,43 @@ def test_hand_edits_and_hand_added_entries_survive_regeneration(tmp_path):
     again = generate_bib(config)
     assert bib.read_bytes() == once and again.hand_edits_kept == 3 and again.new_keys == 0
     pybtex_strict(bib)
+
+
+def test_a_file_saved_with_crlf_line_ends_keeps_its_edits(tmp_path):
+    root = make_project(tmp_path, rows=PAPERS)
+    config = load_config(root)
+    generate_bib(config)
+    text = config.bib.read_text(encoding="utf-8").replace(
+        "title = {Token Merging for Fast Vision}",
+        "title = {Token Merging for Fast Vision Transformers},\n  note = {two\nlines}")
+    config.bib.write_bytes(text.replace("\n", "\r\n").encode("utf-8"))
+    result = generate_bib(config)
+    assert result.hand_edits_kept == 2 and result.conflicts == 0
+    assert b"\r" not in config.bib.read_bytes()
+    assert "Token Merging for Fast Vision Transformers" in entries_by_title(config.bib)
+
+
+def test_a_file_identical_to_the_base_is_merged_like_any_other(tmp_path):
+    """When bib/survey.bib equals the merge base byte for byte, one parse serves as both;
+    the result must be what the full merge gives: the generated entries, the author's
+    comments and @string blocks kept, a hand entry present in both files dropped."""
+    root = make_project(tmp_path, rows=PAPERS)
+    config = load_config(root)
+    generate_bib(config)
+    extra = "\n% my note\n@string{acl = {ACL}}\n@misc{both,\n  title = {In Both Files}\n}\n"
+    for path in (config.bib, base_path(config.bib)):
+        path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    write_rows(root, [*PAPERS, {"title": "A New Paper Arrives", "abstract": "x"}])
+    result = generate_bib(config)
+    text = config.bib.read_text(encoding="utf-8")
+    assert "% my note" in text and "@string{acl = {ACL}}" in text
+    assert "In Both Files" not in text and "A New Paper Arrives" in text
+    assert result.hand_added_kept == 0 and result.hand_edits_kept == 0 and result.entries == len(PAPERS) + 1
+    base = parse_bib_text(base_path(config.bib).read_text(encoding="utf-8"))
+    theirs_copy = parse_bib_text(base_path(config.bib).read_text(encoding="utf-8"))
+    from surveylib.bibliography import merge_libraries
+    full, _ = merge_libraries(base, read_bib(base_path(config.bib)), theirs_copy)
+    assert [e.key for e in full.entries] == [e.key for e in read_bib(config.bib).entries]
 
 
 def test_rewrapping_a_field_is_not_an_edit(tmp_path):

@@ -14,7 +14,7 @@ from ..corpus import normalize_title
 from ..errors import SurveyError
 from ..io import atomic_write_bytes, project_lock
 from .entries import build_library, found_records, load_metadata
-from .files import author_blocks, check_parsed, format_bib, read_bib
+from .files import author_blocks, check_parsed, format_bib_bytes, parse_bib_text
 from .keys import assign_keys, read_pins, write_pins
 from .merge import merge_libraries
 
@@ -68,6 +68,19 @@ def with_keys(corpus: pd.DataFrame, keys_path: str | Path, reserved=()) -> pd.Da
     pins, _ = read_pins(keys_path)
     keys, _ = assign_keys([str(t) for t in corpus["title"]], pins, reserved)
     return corpus.assign(key=keys)
+
+
+def _parsed(data: bytes | None, path: Path) -> Library | None:
+    """A .bib file's bytes as a Library (None for no file), stopping at a block bibtexparser
+    cannot read."""
+    if data is None:
+        return None
+    text = data.decode("utf-8")
+    if "\r" in text:  # as read_bib's read_text does (universal newlines)
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    library = parse_bib_text(text)
+    check_parsed(library, path)
+    return library
 
 
 def default_keywords(config, corpus: pd.DataFrame) -> dict[str, list[str]]:
@@ -141,12 +154,18 @@ def generate_bib(config, corpus: pd.DataFrame | None = None, keywords: dict | No
     if keywords is None:
         keywords = default_keywords(config, corpus)
     bib, base_file = Path(config.bib), base_path(config.bib)
+    names = {"base": _shown(base_file, config.root), "keys": _shown(config.keys, config.root)}
     with project_lock(config.root, "bib"), _collector_paused():
-        theirs = read_bib(bib) if bib.exists() else None
-        base = read_bib(base_file) if base_file.exists() else None
-        for lib, path in ((theirs, bib), (base, base_file)):
-            if lib is not None:
-                check_parsed(lib, path)
+        theirs_data = bib.read_bytes() if bib.exists() else None
+        base_data = base_file.read_bytes() if base_file.exists() else None
+        # The author's file as last generated, byte for byte (no edits since): the merge has
+        # nothing of the author's to apply, and no key of theirs is new. It is parsed (once,
+        # serving as both) only for its comments and @strings, and only if the generated
+        # text changed; the same text has none.
+        untouched = theirs_data is not None and theirs_data == base_data
+        theirs = base = None
+        if not untouched:
+            theirs, base = _parsed(theirs_data, bib), _parsed(base_data, base_file)
         pins, rows = read_pins(config.keys)
         pinned = {k.lower() for k in pins.values()}
         base_keys = {e.key.lower() for e in base.entries} if base is not None else set()
@@ -155,20 +174,21 @@ def generate_bib(config, corpus: pd.DataFrame | None = None, keywords: dict | No
         keys, _ = assign_keys(titles, pins, reserved, norms=norms)
         new_rows = [(k, t) for k, t, n in zip(keys, titles, norms) if n not in pins]
 
-        ours = build_library(corpus.assign(key=keys), keywords, found_records(metadata), norms=norms)
+        ours = build_library(corpus, keywords, found_records(metadata), norms=norms, keys=keys)
+        ours_data = format_bib_bytes(ours, **names)
+        if untouched and ours_data != theirs_data:
+            theirs = base = _parsed(theirs_data, bib)
         merged, report = merge_libraries(base, ours, theirs)
         kept_blocks = author_blocks(theirs) if theirs is not None else []
         if kept_blocks:
             merged = Library(kept_blocks + list(merged.blocks))
 
-        names = {"base": _shown(base_file, config.root), "keys": _shown(config.keys, config.root)}
         if new_rows:
             write_pins(config.keys, rows + new_rows)
-        base_data = format_bib(ours, **names).encode("utf-8")
         # The merge returns the generated library itself when it changed nothing: same bytes.
-        bib_data = base_data if merged is ours else format_bib(merged, **names).encode("utf-8")
-        atomic_write_bytes(bib, bib_data)
-        atomic_write_bytes(base_file, base_data)
+        merged_data = ours_data if merged is ours else format_bib_bytes(merged, **names)
+        atomic_write_bytes(bib, merged_data)
+        atomic_write_bytes(base_file, ours_data)
     return BibResult(
         path=bib,
         entries=len(merged.entries),

@@ -154,9 +154,10 @@ ENTRY_COLUMNS = ["title", "abstract", "authors", "year", "eprint", "archive_pref
 
 
 def build_library(corpus: pd.DataFrame, keywords: dict | None = None, metadata: dict | None = None,
-                  norms: list[str] | None = None) -> Library:
+                  norms: list[str] | None = None, keys: list[str] | None = None) -> Library:
     """The generated bibliography: one entry per corpus row (which must carry a ``key``
-    column, see :func:`~surveylib.bibliography.with_keys`), sorted by key ignoring case.
+    column, see :func:`~surveylib.bibliography.with_keys`, unless ``keys`` gives the keys
+    row by row), sorted by key ignoring case.
 
     ``keywords``: citation key -> theme names; ``metadata``: normalised title -> ``found``
     record (see :func:`load_metadata`); ``norms``: the normalised titles, row by row, when
@@ -168,7 +169,7 @@ def build_library(corpus: pd.DataFrame, keywords: dict | None = None, metadata: 
     # A column with no value at all (eprint, doi, ... in most sources) counts as missing.
     columns = {c: corpus[c].tolist() for c in ENTRY_COLUMNS
                if c in corpus.columns and (c == "title" or corpus[c].notna().any())}
-    keys = corpus["key"].tolist()
+    keys = corpus["key"].tolist() if keys is None else list(keys)
     metas = None
     if metadata:
         if norms is None:

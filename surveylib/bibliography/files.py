@@ -92,6 +92,28 @@ def entry_text(entry: Entry) -> str:
     return "".join(out)
 
 
+def _text_chunks(library: Library, header: bool, base: str, keys: str, blocks_per_chunk: int = 2000):
+    """The text of :func:`format_bib` in pieces of some thousand blocks each, so a large
+    file never needs its whole text as one string on top of its encoded bytes."""
+    pieces = [HEADER.format(base=base, keys=keys) + "\n\n"] if header else []
+    newlines = ""  # trailing newlines held back: the text ends in exactly one
+    for i, block in enumerate(library.blocks):
+        if i:
+            pieces.append("\n")
+        if type(block) is Entry:
+            _entry_pieces(block, pieces)
+        else:
+            pieces.append(bibtexparser.write_string(Library([block]), unparse_stack=[], bibtex_format=bib_format()))
+        if i % blocks_per_chunk == blocks_per_chunk - 1:
+            text = newlines + "".join(pieces)
+            body = text.rstrip("\n")
+            newlines, pieces = text[len(body):], []
+            if body:
+                yield body
+    body = (newlines + "".join(pieces)).rstrip("\n")
+    yield body + "\n"
+
+
 def format_bib(library: Library, header: bool = True, base: str = "bib/.survey.base.bib",
                keys: str = "bib/keys.csv") -> str:
     """The text of a .bib file: the header comment (naming the merge base and pin file),
@@ -101,19 +123,14 @@ def format_bib(library: Library, header: bool = True, base: str = "bib/.survey.b
     Entries are written here directly (the writer's per-piece overhead is most of the time
     of a 100k-entry file); comments, @string and @preamble blocks by bibtexparser.
     """
-    pieces = [HEADER.format(base=base, keys=keys) + "\n\n"] if header else []
-    for i, block in enumerate(library.blocks):
-        if i:
-            pieces.append("\n")
-        if type(block) is Entry:
-            _entry_pieces(block, pieces)
-        else:
-            pieces.append(bibtexparser.write_string(Library([block]), unparse_stack=[], bibtex_format=bib_format()))
-    # text.rstrip("\n") + "\n", without copying the whole text twice more.
-    while pieces:
-        last = pieces.pop().rstrip("\n")
-        if last:
-            pieces.append(last)
-            break
-    pieces.append("\n")
-    return "".join(pieces)
+    return "".join(_text_chunks(library, header, base, keys))
+
+
+def format_bib_bytes(library: Library, header: bool = True, base: str = "bib/.survey.base.bib",
+                     keys: str = "bib/keys.csv") -> bytearray:
+    """:func:`format_bib` encoded as UTF-8, built chunk by chunk (for a large bibliography
+    this saves holding the whole text twice, as a string and as bytes)."""
+    data = bytearray()
+    for chunk in _text_chunks(library, header, base, keys):
+        data += chunk.encode("utf-8")
+    return data

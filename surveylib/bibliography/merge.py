@@ -89,13 +89,14 @@ def merge_libraries(base: Library | None, ours: Library, theirs: Library | None)
     Returns ``(merged, report)``. The merged library holds the generated entries in
     ``ours`` order, then the entries only the author has, in the author's order; @string and
     @preamble blocks and comments of the author's file are not part of it (the caller keeps
-    them). None for ``base`` or ``theirs`` means an empty library. When nothing of the
+    them). None for ``base`` or ``theirs`` means an empty library; ``theirs`` given as the
+    very ``base`` object means the author's file is the last generated one. When nothing of the
     author's differs from what is generated, ``merged`` is ``ours`` itself (and an entry
     left as generated is the ``ours`` entry itself), so the caller can tell without comparing.
     """
     report = MergeReport()
-    if theirs is None:
-        return ours, report  # no file of the author's: nothing to keep
+    if theirs is None or theirs is base:
+        return ours, report  # no file of the author's, or the last generated one untouched
     b, t = _by_key(base), _by_key(theirs)
     generated = {e.key.lower() for e in ours.entries}
     # A key renamed in the pin file: the paper's base entry (same generated title) is under
