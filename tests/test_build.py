@@ -439,3 +439,18 @@ def test_forked_kernels_start_like_fresh_ones(tmp_path, monkeypatch):
     assert a.split("random")[1] != b.split("random")[1]  # not the zygote's random state twice
     strip = lambda text: re.sub(r"preloaded \w+|random [^\n]*", "", text)  # noqa: E731
     assert strip(a) == strip(_printed(plain, "a"))
+
+
+def test_bibliography_edits_show_through_the_export_cache(built, tmp_path):
+    """The export reuses the last build's parsed .bib and formatted entries only while the
+    .bib is the same: an edited title and abstract reach the page."""
+    root = copy_project(built[0], tmp_path / "proj")
+    assert (root / "build" / ".cache" / "export.json").is_file()
+    bib = root / "bib" / "survey.bib"
+    bib.write_text(bib.read_text(encoding="utf-8").replace("Token Pruning for Vision Transformers", "Pruning, Revised")
+                   .replace("We prune visual tokens.", "We prune visual tokens, revised."), encoding="utf-8")
+    result = build_survey(load_config(root), formats=("html",), progress=None)
+    page = (root / "build" / "survey.html").read_text(encoding="utf-8")
+    assert "Alpha: Pruning, Revised" in page and "We prune visual tokens, revised." in page
+    assert "Token Pruning for Vision Transformers" not in page
+    assert result.executed == ["notebooks/01_intro.ipynb", "notebooks/02_methods.ipynb"]  # the .bib is data

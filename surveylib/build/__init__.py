@@ -197,13 +197,19 @@ def _export(config, executed, formats, staging: Path, say, result: BuildResult) 
     from .assemble import assemble, survey_resources
     from .exporters import SurveyHTMLExporter, SurveyLatexExporter
 
-    bib = load_bib(config.bib)
+    cache = _ExportCache(config)
+    bib = cache.bib(load_bib)
     merged = assemble(executed, config)
     staged: dict[str, Path] = {}
     if "html" in formats:
         say("exporting HTML")
-        body, res = SurveyHTMLExporter().from_notebook_node(merged, resources=survey_resources(config, bib, merged))
+        resources = survey_resources(config, bib, merged)
+        resources["survey"]["formatted"] = cache.formatted
+        body, res = SurveyHTMLExporter().from_notebook_node(merged, resources=resources)
         result.cited = list(res["survey"]["cited"])
+        # what the bibliography used (nbconvert preprocesses a copy of the resources)
+        cache.formatted = res["survey"].get("formatted") or {}
+        cache.save()
         staged["html"] = staging / "survey.html"
         staged["html"].write_text(body, encoding="utf-8")
     if "latex" in formats or "pdf" in formats:
@@ -222,6 +228,48 @@ def _export(config, executed, formats, staging: Path, say, result: BuildResult) 
             say("compiling PDF (xelatex, bibtex)")
             staged["pdf"] = compile_pdf(latex_dir, staging / "pdf")
     return staged
+
+
+class _ExportCache:
+    """What the export can reuse from the last build (``build/.cache/export.json``): the .bib
+    as read (for the same bytes) and the bibliography entries as formatted (by the same code).
+    A prose-only edit then costs no BibTeX parsing or pybtex formatting."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.file = config.output / ".cache" / "export.json"
+        # the .bib is read by surveylib.bibliography: its code counts too
+        here = Path(__file__).resolve().parent.parent / "bibliography"
+        self.code = hashlib.sha256((_build_code_digest() + "".join(
+            hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(here.glob("*.py")))).encode()).hexdigest()
+        data = _read_json(self.file)
+        fresh = isinstance(data, dict) and data.get("code") == self.code
+        self._data = data if fresh else {}
+        formatted = self._data.get("formatted")
+        self.formatted: dict = dict(formatted) if isinstance(formatted, dict) else {}
+        self._before = dict(self.formatted)
+
+    def bib(self, load_bib) -> dict:
+        """``load_bib(config.bib)``, or its result from the last build when the file is the same."""
+        try:
+            digest = hashlib.sha256(self.config.bib.read_bytes()).hexdigest()
+        except OSError:
+            return load_bib(self.config.bib)  # it reports the missing file
+        entry = self._data.get("bib")
+        if isinstance(entry, dict) and entry.get("sha256") == digest and isinstance(entry.get("entries"), dict):
+            return entry["entries"]
+        entries = load_bib(self.config.bib)
+        self._data["bib"] = {"sha256": digest, "entries": entries}
+        self._dirty = True
+        return entries
+
+    _dirty = False
+
+    def save(self) -> None:
+        if not self._dirty and self.formatted == self._before:
+            return
+        data = {"code": self.code, "bib": self._data.get("bib"), "formatted": self.formatted}
+        atomic_write_text(self.file, json.dumps(data, ensure_ascii=False))
 
 
 def compile_pdf(latex_dir: Path, work: Path) -> Path:

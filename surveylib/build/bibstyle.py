@@ -7,7 +7,9 @@ with escaped, http(s)-only link targets. ``format_entries_html(entries)`` takes
 """
 from __future__ import annotations
 
+import hashlib
 import html as _html
+import json
 
 from pybtex.backends.html import Backend as _HTMLBackend
 from pybtex.database import Entry, Person
@@ -71,12 +73,24 @@ def to_pybtex(key: str, fields: dict) -> Entry:
     return Entry(etype, fields=plain, persons=persons)
 
 
-def format_entries_html(entries: list[tuple[str, dict]]) -> list[tuple[str, str]]:
-    """Format ``[(key, fields)]`` with :class:`SurveyStyle` and :class:`SafeHTMLBackend`."""
+def entry_digest(key: str, fields: dict) -> str:
+    """What an entry's formatting depends on, as a short hash (the key of ``memo`` below)."""
+    return hashlib.sha1(json.dumps([key, fields], sort_keys=True).encode()).hexdigest()
+
+
+def format_entries_html(entries: list[tuple[str, dict]], memo: dict | None = None) -> list[tuple[str, str]]:
+    """Format ``[(key, fields)]`` with :class:`SurveyStyle` and :class:`SafeHTMLBackend`.
+
+    ``memo`` ({digest of key and fields: html}, e.g. kept by the build between runs) is
+    consulted first and gets every entry formatted here."""
     style = SurveyStyle()
     backend = SafeHTMLBackend()
     out = []
     for key, fields in entries:
+        digest = entry_digest(key, fields)
+        if memo is not None and isinstance(memo.get(digest), str):
+            out.append((key, memo[digest]))
+            continue
         entry = to_pybtex(key, fields)
         entry.key = key
         try:
@@ -88,6 +102,8 @@ def format_entries_html(entries: list[tuple[str, dict]]) -> list[tuple[str, str]
             entry.key = key
             (formatted,) = style.format_entries([entry])
         out.append((key, formatted.text.render(backend)))
+        if memo is not None:
+            memo[digest] = out[-1][1]
     return out
 
 

@@ -13,6 +13,7 @@ authors, date, ``bib``: {key: fields}), and returns them changed:
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 
@@ -21,7 +22,7 @@ from traitlets import Unicode
 
 from ..citations import Citation, find_citations, replace_citations
 from ..errors import SurveyError
-from .bibstyle import format_entries_html, safe_url, short_authors
+from .bibstyle import entry_digest, format_entries_html, safe_url, short_authors
 
 FORMATS = ("html", "latex")
 _HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
@@ -128,6 +129,7 @@ class CitationPreprocessor(Preprocessor):
         survey = resources.setdefault("survey", {})
         self._bib = survey.get("bib", {})
         self._labels = survey.get("labels", {})
+        self._memo = survey.get("formatted")  # formatted entries from earlier builds, if any
         self._cited: dict[str, list[str]] = {}
         self._count = 0
         for cell in nb.cells:
@@ -147,6 +149,7 @@ class CitationPreprocessor(Preprocessor):
         survey["cited"] = self._cited
         if self.to == "html":
             survey["bibliography"] = self._bibliography()
+            survey["formatted"] = self._memo_out
         return nb, resources
 
     _MARKUP = {"text/markdown": "markdown", "text/html": "html", "text/latex": "latex"}
@@ -246,17 +249,28 @@ class CitationPreprocessor(Preprocessor):
 
     # -- the bibliography ----------------------------------------------------------------
     def _bibliography(self) -> list[dict]:
+        """The entries of the cited keys. Formatted HTML and plain-text abstracts come from
+        ``resources["survey"]["formatted"]`` (the last build's) when there, and what this
+        bibliography used is left there for the next build."""
         keys = list(self._cited)
-        formatted = dict(format_entries_html([(k, self._bib[k]) for k in keys]))
+        pairs = [(k, self._bib[k]) for k in keys]
+        memo = dict(self._memo or {})
+        formatted = dict(format_entries_html(pairs, memo=memo))
+        used = {entry_digest(k, f) for k, f in pairs}
         entries = []
         for n, key in enumerate(keys, 1):
             fields = self._bib[key]
             url = (safe_url(fields.get("url"))
                    or (f"https://arxiv.org/abs/{fields['eprint']}" if fields.get("eprint") else None)
                    or (f"https://doi.org/{fields['doi']}" if fields.get("doi") else None))
+            abstract = fields.get("abstract", "")
+            plain_key = "plain:" + hashlib.sha1(abstract.encode()).hexdigest()
+            if not isinstance(memo.get(plain_key), str):
+                memo[plain_key] = _plain(abstract)
+            used.add(plain_key)
             entries.append({"number": n, "key": key, "html": formatted.get(key, html.escape(key)),
-                            "url": url, "abstract": _plain(fields.get("abstract", "")),
-                            "backrefs": self._cited[key]})
+                            "url": url, "abstract": memo[plain_key], "backrefs": self._cited[key]})
+        self._memo_out = {k: memo[k] for k in used if k in memo}
         return entries
 
 

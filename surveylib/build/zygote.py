@@ -28,7 +28,7 @@ CLIENT = Path(__file__).with_name("_zygote_client.py")
 # Imported once in the zygote: what every kernel and survey notebook imports, minus anything
 # that registers itself with a running IPython (pyplot, matplotlib_inline).
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "numpy", "pandas", "matplotlib",
-           "matplotlib.figure", "matplotlib.backends.backend_agg", "surveylib", "surveylib.survey",
+           "matplotlib.figure", "matplotlib.backends.backend_agg", "surveylib", "surveylib.authoring", "surveylib.survey",
            "surveylib.taxonomy", "surveylib.check")
 
 

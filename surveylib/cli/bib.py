@@ -6,13 +6,24 @@ import argparse
 from . import add_config_options, config_from
 
 
-def register(sub) -> None:
-    from ..bibliography import RULES
+DESCRIPTION = "Read the sources, give every paper a citation key, and write the BibTeX file named in survey.toml."
 
+
+class _BibParser(argparse.ArgumentParser):
+    """Adds the merge rules to the help when it is shown: they live in the bibliography
+    package, whose import (pandas) would otherwise cost every `survey` command 0.3 s."""
+
+    def format_help(self) -> str:
+        from ..bibliography import RULES
+
+        self.description = DESCRIPTION + "\n\n" + RULES
+        return super().format_help()
+
+
+def register(sub) -> None:
     p = sub.add_parser("bib", help="write the bibliography (bib/survey.bib), keeping hand edits",
-                       description="Read the sources, give every paper a citation key, and write the "
-                                   "BibTeX file named in survey.toml.\n\n" + RULES,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.__class__ = _BibParser
     add_config_options(p)
     p.add_argument("sources", nargs="*", help="source files (default: [corpus] sources in survey.toml)")
     p.add_argument("--bib", metavar="PATH", help="the .bib to write (default: [bibliography] bib)")
