@@ -6,6 +6,9 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from bisect import bisect_right
+from itertools import accumulate
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -146,6 +149,7 @@ def _fold_ascii(titles: list[str]) -> list[str]:
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
 _CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "huggingface.co", "codeberg.org", "gitee.com")
+_CODE_HOST = re.compile("|".join(map(re.escape, _CODE_HOSTS)))
 
 
 def _trim_url(url: str) -> str:
@@ -159,15 +163,38 @@ def _trim_url(url: str) -> str:
 
 def find_urls(text: str) -> list[str]:
     """URLs mentioned in ``text``, in order, trailing punctuation trimmed, each once."""
-    seen: list[str] = []
     if not text:
-        return seen
-    if text.isascii():
-        matches = _ascii_url_matches(text)
-    elif "://" in text or "www." in text.lower():
-        matches = _URL.findall(text)
-    else:
-        return seen
+        return []
+    if _LONG_S in text:
+        return _clean_urls(_URL.findall(text))
+    return _clean_urls([match for _, match in _url_matches(text)])
+
+
+def find_urls_many(texts: list[str], chunk: int = 2048) -> list[list[str]]:
+    """``[find_urls(t) for t in texts]``, scanning a few thousand texts per pass (most texts
+    have no URL, and a call per text costs more than its scan)."""
+    out: list[list[str]] = [[] for _ in texts]
+    for first in range(0, len(texts), chunk):
+        part = texts[first:first + chunk]
+        # A newline ends any URL, so no match reaches from one text into the next.
+        text = "\n".join(part)
+        if _LONG_S in text:
+            out[first:first + len(part)] = [find_urls(t) for t in part]
+            continue
+        matches = _url_matches(text)
+        if not matches:
+            continue
+        ends = list(accumulate(len(t) + 1 for t in part))
+        found: dict[int, list[str]] = defaultdict(list)
+        for start, match in matches:
+            found[bisect_right(ends, start)].append(match)
+        for k, these in found.items():
+            out[first + k] = _clean_urls(these)
+    return out
+
+
+def _clean_urls(matches: list[str]) -> list[str]:
+    seen: list[str] = []
     for match in matches:
         url = _trim_url(match)
         if url.lower().startswith("www."):
@@ -177,37 +204,41 @@ def find_urls(text: str) -> list[str]:
     return seen
 
 
-# For ASCII text: _URL's tail with \s spelled out (the ASCII characters str.isspace() accepts),
-# as a plain character set matches much faster than the Unicode whitespace category; and a
-# "www." found from its dot, which a search finds at C speed, unlike a case-blind "www".
-_URL_TAIL = re.compile(r"[^ \t\n\r\x0b\x0c\x1c-\x1f<>\"']+")
+# _URL without trying the case-blind pattern at every character of a long text: "://" is found
+# from its colon and "www." from its dot (a search for one character runs at C speed). The only
+# non-ASCII character the case-blind pattern takes for one of its letters is the long s, which
+# sends a text to _URL itself. For ASCII text the tail's \s is spelled out (the ASCII characters
+# str.isspace() accepts): a plain character set matches much faster than the Unicode category.
+_LONG_S = "\u017f"
 _WWW_DOT = re.compile(r"\.(?<=[wW][wW][wW]\.)")
+_URL_TAIL = re.compile(r"[^\s<>\"']+")
+_ASCII_URL_TAIL = re.compile(r"[^ \t\n\r\x0b\x0c\x1c-\x1f<>\"']+")
 
 
-def _ascii_url_matches(text: str) -> list[str]:
-    """``_URL.findall(text)`` for ASCII ``text``, without trying the case-blind regex at every
-    character of a long abstract: the places a URL can start are found first."""
+def _url_matches(text: str) -> list[tuple[int, str]]:
+    """``(start, match)`` for each match of ``_URL`` in ``text``, which has no long s."""
     starts = []
-    if ":" in text:
-        i = text.find("://")
-        while i != -1:
+    i = text.find(":")  # colons are few, and found far faster than "://"
+    while i != -1:
+        if text.startswith("//", i + 1):
             scheme = text[max(i - 5, 0):i].lower()
             if scheme == "https":
                 starts.append((i - 5, 8))
             elif scheme[-4:] == "http":
                 starts.append((i - 4, 7))
-            i = text.find("://", i + 3)
+        i = text.find(":", i + 1)
     for dot in _WWW_DOT.finditer(text):
         starts.append((dot.start() - 3, 4))
     if not starts:
         return []
+    tail_at = (_ASCII_URL_TAIL if text.isascii() else _URL_TAIL).match
     found, end = [], 0
     for start, prefix in sorted(starts):
         if start >= end:  # not inside the previous URL
-            tail = _URL_TAIL.match(text, start + prefix)
+            tail = tail_at(text, start + prefix)
             if tail:
-                found.append(text[start:tail.end()])
                 end = tail.end()
+                found.append((start, text[start:end]))
     return found
 
 
@@ -215,8 +246,7 @@ def code_and_project_url(urls: list[str]) -> tuple[str | None, str | None]:
     """Split URLs into the first code repository and the first other (project page) link."""
     code = project = None
     for url in urls:
-        low = url.lower()
-        if any(host in low for host in _CODE_HOSTS):
+        if _CODE_HOST.search(url.lower()):
             if code is None:
                 code = url
         elif project is None:
@@ -322,7 +352,7 @@ class Listings:
         """
         n = len(self.title)
         norms = normalize_titles(self.title) if norms is None else norms
-        urls = [find_urls(a) for a in self.abstract]
+        urls = find_urls_many(self.abstract)
         if "url" in self.fields:
             for found, url in zip(urls, self.column("url")):
                 if url and url not in found:
@@ -362,16 +392,18 @@ def merge_listings(listings: Listings, report: IngestReport | None = None,
     """
     report = report if report is not None else IngestReport()
     norms = normalize_titles(listings.title) if norms is None else norms
-    n = len(norms)
-    first = dict(zip(reversed(norms), range(n - 1, -1, -1)))  # normalised title -> first listing
-    if len(first) == n:
+    if not norms:
+        return listings, norms
+    # Codes number the distinct titles in order of first listing, so a listing is a title's
+    # first exactly when its code exceeds every code before it.
+    codes = pd.factorize(np.array(norms, dtype=object))[0]
+    is_first = codes > np.maximum.accumulate(np.concatenate(([-1], codes[:-1])))
+    kept = np.flatnonzero(is_first)
+    if len(kept) == len(norms):
         return listings, norms
     abstract, prov = list(listings.abstract), list(listings.provenance)
     cols = {name: list(listings.column(name)) for name in listings.fields}
-    for i, norm in enumerate(norms):
-        k = first[norm]
-        if k == i:
-            continue
+    for i, k in zip(np.flatnonzero(~is_first).tolist(), kept[codes[~is_first]].tolist()):
         prov[k] = prov[k] + prov[i]
         mine, theirs = abstract[k], abstract[i]
         if not mine and theirs:
@@ -379,7 +411,7 @@ def merge_listings(listings: Listings, report: IngestReport | None = None,
         elif theirs and theirs != mine and normalize_title(theirs) != normalize_title(mine):
             report.issues.append(IngestIssue(
                 prov[i][0] if prov[i] else "?",
-                f"same title as {prov[k][0]} but a different abstract; kept the first", skipped=False))
+                f"same title as {(prov[k] or ['?'])[0]} but a different abstract; kept the first", skipped=False))
         for name, col in cols.items():
             mine, theirs = col[k], col[i]
             if theirs is None:
@@ -394,11 +426,18 @@ def merge_listings(listings: Listings, report: IngestReport | None = None,
                     col[k] = list(theirs)
             elif mine in (None, "") and theirs not in (None, ""):
                 col[k] = theirs
-    kept = [i for i, norm in enumerate(norms) if first[norm] == i]
-    report.duplicates_merged += n - len(kept)
-    merged = Listings([listings.title[k] for k in kept], [abstract[k] for k in kept], [prov[k] for k in kept],
-                      {name: [col[k] for k in kept] for name, col in cols.items()})
-    return merged, [norms[k] for k in kept]
+    report.duplicates_merged += len(norms) - len(kept)
+    take = _taker(kept.tolist())
+    merged = Listings(take(listings.title), take(abstract), take(prov), {name: take(col) for name, col in cols.items()})
+    return merged, take(norms)
+
+
+def _taker(rows: list[int]):
+    """A function giving ``[values[i] for i in rows]`` for a list ``values`` (at C speed)."""
+    if len(rows) == 1:
+        return lambda values: [values[rows[0]]]
+    get = itemgetter(*rows)
+    return lambda values: list(get(values))
 
 
 def dedupe(papers: list[Paper], report: IngestReport | None = None) -> list[Paper]:
@@ -475,7 +514,7 @@ def _similar_pairs(norms: list[str], threshold: float, max_block: int) -> list[t
     return sorted(found)
 
 
-def _screen_block(block: np.ndarray, lengths: np.ndarray, counts: np.ndarray, limit: float, rows: int = 128):
+def _screen_block(block: np.ndarray, lengths: np.ndarray, counts: np.ndarray, limit: float, rows: int = 64):
     """Pairs of a large block that pass the screen of :func:`_similar_pairs`.
 
     Titles sorted by length, a title can only match the next ones up to (200 - limit) / limit
@@ -496,7 +535,6 @@ def _screen_block(block: np.ndarray, lengths: np.ndarray, counts: np.ndarray, li
     reach = (np.searchsorted(size, size * ((200 - limit) / limit), side="right") if limit > 0
              else np.full(len(size), len(size)))
     need = limit / 200.0 * size  # common >= need_a + need_b
-    index = np.arange(len(size))
     for r0 in range(0, len(size) - 1, rows):
         r1 = min(r0 + rows, len(size))
         c0, c1 = r0 + 1, int(reach[r1 - 1])
@@ -505,10 +543,11 @@ def _screen_block(block: np.ndarray, lengths: np.ndarray, counts: np.ndarray, li
         common = np.zeros((r1 - r0, c1 - c0), np.uint16)
         for w in words:
             common += np.bitwise_count(w[r0:r1, None] & w[None, c0:c1])
-        ok = common >= need[r0:r1, None] + need[None, c0:c1]
-        ok &= index[None, c0:c1] > index[r0:r1, None]  # each pair once
-        a, b = np.nonzero(ok)
-        yield from zip(members[a + r0].tolist(), members[b + c0].tolist())
+        a, b = np.nonzero(common >= need[r0:r1, None] + need[None, c0:c1])
+        a += r0
+        b += c0
+        once = b > a  # each pair once: the rectangle also holds pairs below the diagonal
+        yield from zip(members[a[once]].tolist(), members[b[once]].tolist())
 
 
 _FIRST_TWO_WORDS = re.compile(r"([^ \n]*(?: [^ \n]*)?)[^\n]*\n")
@@ -528,7 +567,8 @@ def _blocks(norms: list[str], counts: np.ndarray, max_block: int) -> list[np.nda
     blocks = _groups(heads, max_block) + _groups(tails, max_block)
     if digits:
         where = np.array(digits, dtype=np.intp)
-        blocks += [where[g] for g in _groups([_DIGITS.sub("#", norms[i]) for i in digits], max_block)]
+        digit_free = _DIGITS.sub("#", "\n".join([norms[i] for i in digits])).split("\n")
+        blocks += [where[g] for g in _groups(digit_free, max_block)]
     return blocks
 
 

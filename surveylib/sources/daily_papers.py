@@ -123,10 +123,22 @@ def _is_header(line: str) -> bool:
 
 
 def _all_plain_pairs(titles: list[str], abstracts: list[str]) -> bool:
-    """Whether every title reads as a title and every abstract as a whole abstract."""
-    return (all(MIN_ABSTRACT <= len(a) <= MAX_LINE for a in abstracts)
-            and not any(len(t) > MAX_TITLE or (len(t) >= MIN_ABSTRACT and t.endswith("."))
-                        or _is_header(t) or _DATE.match(t) for t in titles))
+    """Whether every title reads as a title and every abstract as a whole abstract.
+
+    Each test runs only on the lines it can apply to: a date ends with a digit, a header
+    line is short, a title that looks like an abstract is long.
+    """
+    if not titles:
+        return True
+    sizes = list(map(len, abstracts))
+    if min(sizes) < MIN_ABSTRACT or max(sizes) > MAX_LINE:
+        return False
+    sizes = list(map(len, titles))
+    if max(sizes) > MAX_TITLE:
+        return False
+    return not (any(t.endswith(".") for t, n in zip(titles, sizes) if n >= MIN_ABSTRACT)
+                or any(_is_header(t) for t, n in zip(titles, sizes) if n <= _LONGEST_HEADER)
+                or any(_DATE.match(t) for t in titles if t[-1].isdigit()))
 
 
 def _looks_like_abstract(line: str) -> bool:
