@@ -358,6 +358,65 @@ def test_written_text_is_byte_identical_to_bibtexparsers_writer(tmp_path):
     assert format_bib(Library(), header=False) == "\n"
 
 
+def varied_rows(count: int, seed: int = 3):
+    """Corpus rows mixing every field's known, blank and missing forms, specials included."""
+    import random
+
+    rng = random.Random(seed)
+    choices = {
+        "title": ["LLaVA: A {brace} test", "plain title here", "Sparse attention in transformers from Google",
+                  "50% & R&D -- ``q''", "  spaced   title ", "Ünïcödé: Tïtle", "x\n@misc{evil", "GPT-4V and KV", ""],
+        "abstract": ["abs with 50% and {brace}", "", "   ", None, float("nan"), "plain", "M{\\\"u}ller \\% done",
+                     "line\n@x"],
+        "authors": [[], ["Jane Doe", "Org and Co"], ["A, B, C, D"], None, ["Müller, J."]],
+        "year": [None, 2024, "2023", "2023.0", "abc", float("nan")],
+        "eprint": [None, "2401.12345", "hep-th/9901001", "weird id", "  ", float("nan")],
+        "archive_prefix": [None, "arXiv", "HAL", ""],
+        "primary_class": [None, "cs.CV", "cs_CL"],
+        "doi": [None, "10.1000/x_y{z}", "", float("nan")],
+        "code_url": [None, "https://github.com/a/b_c", float("nan"), "http://x.org/a b"],
+        "project_url": [None, "https://proj.org/{x}", float("nan")],
+        "entry_type": [None, "article", "InProceedings", "bad type!", ""],
+    }
+    rows = [{name: rng.choice(values) for name, values in choices.items()} for _ in range(count)]
+    metas = [rng.choice([None, {"authors": ["Meta Author"], "year": 2020, "eprint": "2001.00001",
+                                "primary_class": "cs.LG", "status": "found"},
+                         {"eprint": "abc", "archive_prefix": "X", "status": "found"}]) for _ in rows]
+    keywords = [rng.choice([None, [], ["token_compression"], ["a & b", "c"]]) for _ in rows]
+    return rows, metas, keywords
+
+
+def test_generated_text_equals_the_text_of_the_generated_entries(tmp_path):
+    """format_generated_bytes writes the .bib straight from plain columns; it must give
+    the bytes format_bib_bytes gives for the entry objects (the merge's data model), and the
+    entries must be what paper_entry makes of each row."""
+    from surveylib.bibliography import format_bib_bytes, format_generated_bytes, generate_entries, paper_entry
+    from surveylib.corpus import normalize_title
+
+    rows, metas, keywords = varied_rows(400)
+    frame = pd.DataFrame([dict(r, title=f"{r['title']} {i}") for i, r in enumerate(rows)])
+    keys = [f"k{i:03d}" if i % 3 else f"K{i:03d}" for i in range(len(rows))]
+    metadata = {normalize_title(t): m for t, m in zip(frame["title"], metas) if m}
+    generated = generate_entries(frame, dict(zip(keys, keywords)), metadata, keys=keys)
+    library = generated.library()
+    assert format_generated_bytes(generated, base="b.bib", keys="k.csv") == \
+        format_bib_bytes(library, base="b.bib", keys="k.csv") == writer_text(library).encode("utf-8")
+    assert [e.key for e in library.entries] == sorted(keys, key=lambda k: (k.lower(), k))
+    by_key = {e.key: e for e in library.entries}
+    for i, key in enumerate(keys):
+        one = paper_entry(frame.iloc[i].to_dict(), key, keywords[i], metas[i])
+        assert one.entry_type == by_key[key].entry_type
+        assert [(f.key, f.value) for f in one.fields] == [(f.key, f.value) for f in by_key[key].fields]
+    assert sum(len(e.fields) for e in library.entries) > 1500  # the rows do fill the fields
+    # The real corpus and the adversarial one, as survey bib generates them.
+    for source in (None, ADVERSARIAL):
+        corpus, _ = ingest(sorted((ROOT / "bib" / "sources").glob("*.txt")) if source is None else [source])
+        generated = generate_entries(corpus, keys=[f"p{i}" for i in range(len(corpus))])
+        assert format_generated_bytes(generated) == format_bib_bytes(generated.library())
+    empty = generate_entries(frame.iloc[:0], keys=[])
+    assert format_generated_bytes(empty) == format_bib_bytes(empty.library())
+
+
 # --- the real bibliography ---------------------------------------------------------------------
 
 def test_real_bib_has_every_paper_once_and_parses_everywhere(tmp_path):

@@ -88,3 +88,20 @@ def test_with_keys_gives_provisional_keys_to_new_papers(tmp_path):
     keyed = with_keys(corpus, tmp_path / "missing.csv")
     assert keyed["key"].tolist() == ["lmeye", "fresh-paper-tokens"]
     assert not (tmp_path / "missing.csv").exists()
+
+
+def test_pin_file_lines_count_blank_lines_and_quoted_newlines(tmp_path):
+    path = tmp_path / "keys.csv"
+    path.write_text('key,title\n\nabc,"A title\nover two lines"\n\nxyz,Other\nABC,Third\n', encoding="utf-8")
+    with pytest.raises(SurveyError) as err:
+        read_pins(path)
+    assert err.value.where == f"{path}:7" and "line 4" in str(err.value)  # as csv counts lines
+    # Extra columns, a short row, columns in another order: read by header name.
+    path.write_text("title,note,key\nFirst Paper,x,first\nSecond Paper,,second\nThird,y\n", encoding="utf-8")
+    with pytest.raises(SurveyError) as err:
+        read_pins(path)
+    assert err.value.where == f"{path}:4"
+    path.write_text("\ufefftitle,note,key\nFirst Paper,x,first\n\nSecond Paper,,second\n", encoding="utf-8")
+    pins, rows = read_pins(path)
+    assert rows == [("first", "First Paper"), ("second", "Second Paper")]
+    assert pins == {normalize_title("First Paper"): "first", normalize_title("Second Paper"): "second"}

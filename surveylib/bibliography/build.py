@@ -13,10 +13,10 @@ from bibtexparser import Library
 from ..corpus import normalize_title
 from ..errors import SurveyError
 from ..io import atomic_write_bytes, project_lock
-from .entries import build_library, found_records, load_metadata
-from .files import author_blocks, check_parsed, format_bib_bytes, parse_bib_text
+from .entries import found_records, generate_entries, load_metadata
+from .files import author_blocks, check_parsed, format_bib_bytes, format_generated_bytes, parse_bib_text
 from .keys import assign_keys, read_pins, write_pins
-from .merge import merge_libraries
+from .merge import MergeReport, merge_libraries
 
 #: What ``survey bib --help`` and the README say about keys and merging.
 RULES = """\
@@ -132,6 +132,54 @@ class BibResult:
         return "\n".join(lines)
 
 
+def _write_bib(config, corpus, titles, norms, keywords, metadata) -> tuple[int, list, MergeReport]:
+    """The locked part of :func:`generate_bib`: pins, generated and merged libraries, files.
+    Returns the number of merged entries, the new pin rows and the merge report."""
+    bib, base_file = Path(config.bib), base_path(config.bib)
+    names = {"base": _shown(base_file, config.root), "keys": _shown(config.keys, config.root)}
+    theirs_data = bib.read_bytes() if bib.exists() else None
+    base_data = base_file.read_bytes() if base_file.exists() else None
+    # The author's file as last generated, byte for byte (no edits since): the merge has
+    # nothing of the author's to apply, and no key of theirs is new. It is parsed (once,
+    # serving as both) only for its comments and @strings, and only if the generated
+    # text changed; the same text has none.
+    untouched = theirs_data is not None and theirs_data == base_data
+    theirs = base = None
+    if not untouched:
+        theirs, base = _parsed(theirs_data, bib), _parsed(base_data, base_file)
+    pins, rows = read_pins(config.keys)
+    pinned = {k.lower() for k in pins.values()}
+    base_keys = {e.key.lower() for e in base.entries} if base is not None else set()
+    reserved = [e.key for e in (theirs.entries if theirs is not None else [])
+                if e.key.lower() not in base_keys and e.key.lower() not in pinned]
+    keys, _ = assign_keys(titles, pins, reserved, norms=norms)
+    new_rows = [(k, t) for k, t, n in zip(keys, titles, norms) if n not in pins]
+
+    generated = generate_entries(corpus, keywords, found_records(metadata), norms=norms, keys=keys)
+    ours_data = format_generated_bytes(generated, **names)
+    if untouched and ours_data != theirs_data:
+        theirs = base = _parsed(theirs_data, bib)
+    if theirs is None:
+        # Nothing of the author's to merge (no file, or the file exactly as generated now):
+        # the generated text is the bibliography; no entry objects are needed.
+        merged_data, count, report = ours_data, len(generated), MergeReport()
+    else:
+        ours = generated.library()
+        merged, report = merge_libraries(base, ours, theirs)
+        kept_blocks = author_blocks(theirs)
+        if kept_blocks:
+            merged = Library(kept_blocks + list(merged.blocks))
+        # The merge returns the generated library itself when it changed nothing: same bytes.
+        merged_data = ours_data if merged is ours else format_bib_bytes(merged, **names)
+        count = len(merged.entries)
+
+    if new_rows:
+        write_pins(config.keys, rows + new_rows)
+    atomic_write_bytes(bib, merged_data)
+    atomic_write_bytes(base_file, ours_data)
+    return count, new_rows, report
+
+
 def generate_bib(config, corpus: pd.DataFrame | None = None, keywords: dict | None = None,
                  metadata: dict | None = None) -> BibResult:
     """Build ``config.bib`` from the corpus and merge it with the author's edits.
@@ -153,45 +201,13 @@ def generate_bib(config, corpus: pd.DataFrame | None = None, keywords: dict | No
         metadata = load_metadata(config.metadata)
     if keywords is None:
         keywords = default_keywords(config, corpus)
-    bib, base_file = Path(config.bib), base_path(config.bib)
-    names = {"base": _shown(base_file, config.root), "keys": _shown(config.keys, config.root)}
     with project_lock(config.root, "bib"), _collector_paused():
-        theirs_data = bib.read_bytes() if bib.exists() else None
-        base_data = base_file.read_bytes() if base_file.exists() else None
-        # The author's file as last generated, byte for byte (no edits since): the merge has
-        # nothing of the author's to apply, and no key of theirs is new. It is parsed (once,
-        # serving as both) only for its comments and @strings, and only if the generated
-        # text changed; the same text has none.
-        untouched = theirs_data is not None and theirs_data == base_data
-        theirs = base = None
-        if not untouched:
-            theirs, base = _parsed(theirs_data, bib), _parsed(base_data, base_file)
-        pins, rows = read_pins(config.keys)
-        pinned = {k.lower() for k in pins.values()}
-        base_keys = {e.key.lower() for e in base.entries} if base is not None else set()
-        reserved = [e.key for e in (theirs.entries if theirs is not None else [])
-                    if e.key.lower() not in base_keys and e.key.lower() not in pinned]
-        keys, _ = assign_keys(titles, pins, reserved, norms=norms)
-        new_rows = [(k, t) for k, t, n in zip(keys, titles, norms) if n not in pins]
-
-        ours = build_library(corpus, keywords, found_records(metadata), norms=norms, keys=keys)
-        ours_data = format_bib_bytes(ours, **names)
-        if untouched and ours_data != theirs_data:
-            theirs = base = _parsed(theirs_data, bib)
-        merged, report = merge_libraries(base, ours, theirs)
-        kept_blocks = author_blocks(theirs) if theirs is not None else []
-        if kept_blocks:
-            merged = Library(kept_blocks + list(merged.blocks))
-
-        if new_rows:
-            write_pins(config.keys, rows + new_rows)
-        # The merge returns the generated library itself when it changed nothing: same bytes.
-        merged_data = ours_data if merged is ours else format_bib_bytes(merged, **names)
-        atomic_write_bytes(bib, merged_data)
-        atomic_write_bytes(base_file, ours_data)
+        # In a function of its own so that the libraries are freed (by reference counting)
+        # before the collector resumes and would otherwise walk them once more.
+        merged_count, new_rows, report = _write_bib(config, corpus, titles, norms, keywords, metadata)
     return BibResult(
-        path=bib,
-        entries=len(merged.entries),
+        path=Path(config.bib),
+        entries=merged_count,
         new_keys=len(new_rows),
         hand_edits_kept=len(report.hand_edits_kept),
         hand_added_kept=len(report.hand_added_kept),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -85,9 +86,12 @@ def _each(function, values: list) -> list:
     return [None if v is None else function(v if type(v) is str else str(v)) for v in values]
 
 
-def _entries(columns: dict[str, list], keys: list[str], keywords: list, metas: list | None) -> list[Entry]:
-    """Entries for many papers at once, field by field over whole columns (the per-paper
-    rules of :func:`paper_entry`, without a function call per paper and field).
+def _field_texts(columns: dict[str, list], keys: list[str], keywords: list,
+                 metas: list | None) -> tuple[list[str], list[tuple[str, list]]]:
+    """The entries of many papers at once, field by field over whole columns (the per-paper
+    rules of :func:`paper_entry`, without a function call per paper and field): the entry
+    type of each paper, and per field present in any (in :data:`FIELD_ORDER`) its text in
+    each paper, without the enclosing braces ('' or None: the paper has no such field).
 
     ``columns``: corpus column -> values, one per paper (missing columns are unknown);
     ``keywords``: theme names per paper (or None); ``metas``: each paper's ``found``
@@ -131,9 +135,39 @@ def _entries(columns: dict[str, list], keys: list[str], keywords: list, metas: l
         "abstract": each(encode_text, _known_or_none(columns["abstract"]) if "abstract" in columns else unknown),
     }
     types = [_entry_type(t) for t in columns["entry_type"]] if "entry_type" in columns else ["misc"] * n
-    present = [(name, values[name]) for name in FIELD_ORDER if any(values[name])]
-    return [Entry(types[i], keys[i], [Field(name, "{" + column[i] + "}") for name, column in present if column[i]])
-            for i in range(n)]
+    return types, [(name, values[name]) for name in FIELD_ORDER if any(values[name])]
+
+
+@dataclass
+class GeneratedEntries:
+    """The generated bibliography as plain data, sorted by key: each entry's type and key,
+    and per field (in :data:`FIELD_ORDER`) each entry's field text without its enclosing
+    braces ('' or None: no such field). :meth:`library` makes the bibtexparser entries the
+    merge works on; :func:`~surveylib.bibliography.files.format_generated_bytes` writes the
+    same text as :func:`~surveylib.bibliography.files.format_bib` would from them."""
+
+    types: list[str]
+    keys: list[str]
+    fields: list[tuple[str, list]]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def rows(self):
+        """(type, key, field texts in the order of ``fields``) per entry."""
+        return zip(self.types, self.keys, zip(*(values for _, values in self.fields)) if self.fields
+                   else ((),) * len(self.keys))
+
+    def library(self) -> Library:
+        """The entries as a bibtexparser Library (raw values, enclosing braces kept)."""
+        names = [name for name, _ in self.fields]
+        entries = [Entry(t, k, [Field(name, "{" + v + "}") for name, v in zip(names, row) if v])
+                   for t, k, row in self.rows()]
+        if len(set(self.keys)) != len(self.keys):  # bibtexparser's own check, at set speed
+            raise ValueError(f"Duplicate keys found: {sorted({k for k in self.keys if self.keys.count(k) > 1})}")
+        library = Library()
+        library.add(entries, fail_on_duplicate_key=False)
+        return library
 
 
 def paper_entry(row, key: str, keywords=None, meta: dict | None = None) -> Entry:
@@ -145,7 +179,8 @@ def paper_entry(row, key: str, keywords=None, meta: dict | None = None) -> Entry
     """
     columns = {name: [row.get(name)] for name in ENTRY_COLUMNS}
     columns["title"] = [row["title"]]
-    return _entries(columns, [key], [keywords], [meta or {}])[0]
+    types, fields = _field_texts(columns, [key], [keywords], [meta or {}])
+    return GeneratedEntries(types, [key], fields).library().entries[0]
 
 
 #: The corpus columns an entry is made from (a corpus may lack the optional ones).
@@ -153,16 +188,10 @@ ENTRY_COLUMNS = ["title", "abstract", "authors", "year", "eprint", "archive_pref
                  "code_url", "project_url", "entry_type"]
 
 
-def build_library(corpus: pd.DataFrame, keywords: dict | None = None, metadata: dict | None = None,
-                  norms: list[str] | None = None, keys: list[str] | None = None) -> Library:
-    """The generated bibliography: one entry per corpus row (which must carry a ``key``
-    column, see :func:`~surveylib.bibliography.with_keys`, unless ``keys`` gives the keys
-    row by row), sorted by key ignoring case.
-
-    ``keywords``: citation key -> theme names; ``metadata``: normalised title -> ``found``
-    record (see :func:`load_metadata`); ``norms``: the normalised titles, row by row, when
-    the caller has them (they are only needed to look metadata up).
-    """
+def generate_entries(corpus: pd.DataFrame, keywords: dict | None = None, metadata: dict | None = None,
+                     norms: list[str] | None = None, keys: list[str] | None = None) -> GeneratedEntries:
+    """The generated bibliography as plain data (see :class:`GeneratedEntries`): one entry
+    per corpus row, sorted by key ignoring case. Arguments as for :func:`build_library`."""
     keywords = keywords or {}
     metadata = found_records(metadata)
     # Only the columns an entry uses, as plain lists: far cheaper than to_dict("records").
@@ -175,7 +204,21 @@ def build_library(corpus: pd.DataFrame, keywords: dict | None = None, metadata: 
         if norms is None:
             norms = [normalize_title(str(t)) for t in columns["title"]]
         metas = [metadata.get(n) for n in norms]
-    entries = _entries(columns, keys, [keywords.get(k) for k in keys], metas)
-    # Sorted by the plain key list (not through Entry.key); stable, as a sort of the entries.
+    types, fields = _field_texts(columns, keys, [keywords.get(k) for k in keys], metas)
+    # Sorted by the plain key list; stable, as a sort of the entries.
     order = sorted(range(len(keys)), key=lambda i: (keys[i].lower(), keys[i]))
-    return Library([entries[i] for i in order])
+    return GeneratedEntries([types[i] for i in order], [keys[i] for i in order],
+                            [(name, [values[i] for i in order]) for name, values in fields])
+
+
+def build_library(corpus: pd.DataFrame, keywords: dict | None = None, metadata: dict | None = None,
+                  norms: list[str] | None = None, keys: list[str] | None = None) -> Library:
+    """The generated bibliography: one entry per corpus row (which must carry a ``key``
+    column, see :func:`~surveylib.bibliography.with_keys`, unless ``keys`` gives the keys
+    row by row), sorted by key ignoring case.
+
+    ``keywords``: citation key -> theme names; ``metadata``: normalised title -> ``found``
+    record (see :func:`load_metadata`); ``norms``: the normalised titles, row by row, when
+    the caller has them (they are only needed to look metadata up).
+    """
+    return generate_entries(corpus, keywords, metadata, norms, keys).library()

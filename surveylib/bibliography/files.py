@@ -73,45 +73,94 @@ def author_blocks(library: Library) -> list:
     return kept
 
 
-def _entry_pieces(entry: Entry, out: list[str]) -> None:
+def _held_back_newlines(pieces: list[str]) -> str:
+    """Take the trailing newlines off the end of ``pieces`` (in place) and return them."""
+    held = []
+    while pieces:
+        last = pieces[-1]
+        body = last.rstrip("\n")
+        if body:
+            pieces[-1] = body
+            held.append(last[len(body):])
+            break
+        held.append(pieces.pop())
+    return "".join(reversed(held))
+
+
+def _chunks(blocks, write, header_text: str, blocks_per_chunk: int = 2000):
+    """Text in pieces of some thousand blocks each (``write(block, pieces)`` appends one
+    block's pieces), so a large file never needs its whole text as one string on top of its
+    encoded bytes. Blocks are separated by a blank line; trailing newlines of a chunk are
+    held back: the text ends in exactly one."""
+    pieces = [header_text] if header_text else []
+    for i, block in enumerate(blocks):
+        if i:
+            pieces.append("\n")
+        write(block, pieces)
+        if i % blocks_per_chunk == blocks_per_chunk - 1:
+            held = _held_back_newlines(pieces)
+            if pieces:
+                yield "".join(pieces)
+            pieces = [held]
+    _held_back_newlines(pieces)
+    pieces.append("\n")
+    yield "".join(pieces)
+
+
+def _write_block(block, pieces: list[str]) -> None:
     # bibtexparser's writer with bib_format(): two-space indent, `name = value`, no trailing
     # comma. The pieces refer to the field values rather than copying them into a per-entry
-    # string, so a large bibliography is copied once, by the final join.
-    out += ("@", entry.entry_type, "{", entry.key, ",\n")
-    fields = entry.fields
-    last = len(fields) - 1
-    for i, f in enumerate(fields):
-        out += ("  ", f.key, " = ", f.value, ",\n" if i < last else "\n")
-    out.append("}\n")
+    # string, so a large bibliography is copied once, by the join of its chunk.
+    if type(block) is Entry:
+        pieces += ("@", block.entry_type, "{", block.key, ",\n")
+        fields = block.fields
+        for f in fields:
+            pieces += ("  ", f.key, " = ", f.value, ",\n")
+        if fields:
+            pieces[-1] = "\n"
+        pieces.append("}\n")
+    else:
+        pieces.append(bibtexparser.write_string(Library([block]), unparse_stack=[], bibtex_format=bib_format()))
 
 
-def entry_text(entry: Entry) -> str:
-    """One entry as bibtexparser's writer writes it with :func:`bib_format`."""
-    out: list[str] = []
-    _entry_pieces(entry, out)
-    return "".join(out)
+def _header_text(header: bool, base: str, keys: str) -> str:
+    return HEADER.format(base=base, keys=keys) + "\n\n" if header else ""
 
 
 def _text_chunks(library: Library, header: bool, base: str, keys: str, blocks_per_chunk: int = 2000):
-    """The text of :func:`format_bib` in pieces of some thousand blocks each, so a large
-    file never needs its whole text as one string on top of its encoded bytes."""
-    pieces = [HEADER.format(base=base, keys=keys) + "\n\n"] if header else []
-    newlines = ""  # trailing newlines held back: the text ends in exactly one
-    for i, block in enumerate(library.blocks):
-        if i:
-            pieces.append("\n")
-        if type(block) is Entry:
-            _entry_pieces(block, pieces)
-        else:
-            pieces.append(bibtexparser.write_string(Library([block]), unparse_stack=[], bibtex_format=bib_format()))
-        if i % blocks_per_chunk == blocks_per_chunk - 1:
-            text = newlines + "".join(pieces)
-            body = text.rstrip("\n")
-            newlines, pieces = text[len(body):], []
-            if body:
-                yield body
-    body = (newlines + "".join(pieces)).rstrip("\n")
-    yield body + "\n"
+    return _chunks(library.blocks, _write_block, _header_text(header, base, keys), blocks_per_chunk)
+
+
+def _encoded(chunks) -> bytearray:
+    data = bytearray()
+    for chunk in chunks:
+        data += chunk.encode("utf-8")
+    return data
+
+
+def _generated_chunks(generated, header: bool, base: str, keys: str, blocks_per_chunk: int = 2000):
+    prefixes = ["  " + name + " = {" for name, _ in generated.fields]
+
+    def write(row, pieces):
+        kind, key, texts = row
+        pieces += ("@", kind, "{", key, ",\n")
+        start = len(pieces)
+        for prefix, text in zip(prefixes, texts):
+            if text:
+                pieces += (prefix, text, "},\n")
+        if len(pieces) > start:
+            pieces[-1] = "}\n"
+        pieces.append("}\n")
+
+    return _chunks(generated.rows(), write, _header_text(header, base, keys), blocks_per_chunk)
+
+
+def format_generated_bytes(generated, header: bool = True, base: str = "bib/.survey.base.bib",
+                           keys: str = "bib/keys.csv") -> bytearray:
+    """The UTF-8 text :func:`format_bib_bytes` gives for ``generated.library()``, written
+    straight from a :class:`~surveylib.bibliography.entries.GeneratedEntries` (no entry
+    objects: most of the time and memory of a large fresh bibliography)."""
+    return _encoded(_generated_chunks(generated, header, base, keys))
 
 
 def format_bib(library: Library, header: bool = True, base: str = "bib/.survey.base.bib",
@@ -130,7 +179,4 @@ def format_bib_bytes(library: Library, header: bool = True, base: str = "bib/.su
                      keys: str = "bib/keys.csv") -> bytearray:
     """:func:`format_bib` encoded as UTF-8, built chunk by chunk (for a large bibliography
     this saves holding the whole text twice, as a string and as bytes)."""
-    data = bytearray()
-    for chunk in _text_chunks(library, header, base, keys):
-        data += chunk.encode("utf-8")
-    return data
+    return _encoded(_text_chunks(library, header, base, keys))

@@ -103,28 +103,37 @@ def read_pins(path: str | Path) -> tuple[dict[str, str], list[tuple[str, str]]]:
     path = Path(path)
     if not path.exists():
         return {}, []
-    pins: dict[str, str] = {}
-    rows: list[tuple[str, str]] = []
-    seen: dict[str, int] = {}
-    reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")))
-    if reader.fieldnames is None or not {"key", "title"} <= set(reader.fieldnames):
+    reader = csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig")))
+    header = next(reader, None)
+    if header is None or not {"key", "title"} <= set(header):
         raise SurveyError("key file needs a header 'key,title'", where=f"{path}:1",
                           hint="restore the header line, or delete the file to re-derive all keys")
+    # As csv.DictReader reads it: a repeated column name means its last column; short rows
+    # are blank in the missing columns; blank lines are skipped.
+    at_key, at_title = (len(header) - 1 - header[::-1].index(name) for name in ("key", "title"))
+    rows: list[tuple[str, str]] = []
+    seen: dict[str, int] = {}
     for row in reader:
+        if not row:
+            continue
         line = reader.line_num
-        key, title = (row.get("key") or "").strip(), (row.get("title") or "").strip()
+        key = row[at_key].strip() if at_key < len(row) else ""
+        title = row[at_title].strip() if at_title < len(row) else ""
         if not key or not title:
             raise SurveyError("row needs both a key and a title", where=f"{path}:{line}")
-        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_:.\-+/]*", key):
+        if not _PINNABLE.fullmatch(key):
             raise SurveyError(f"key {key!r} has characters BibTeX or Pandoc cannot cite",
                               where=f"{path}:{line}", hint="use letters, digits and - _ : . only")
-        if key.lower() in seen:
-            raise SurveyError(f"key {key!r} is also used on line {seen[key.lower()]} (keys are unique ignoring case)",
+        lower = key.lower()
+        if lower in seen:
+            raise SurveyError(f"key {key!r} is also used on line {seen[lower]} (keys are unique ignoring case)",
                               where=f"{path}:{line}", hint="rename one of them")
-        seen[key.lower()] = line
-        pins[normalize_title(title)] = key
+        seen[lower] = line
         rows.append((key, title))
-    return pins, rows
+    return {normalize_title(title): key for key, title in rows}, rows
+
+
+_PINNABLE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_:.\-+/]*")
 
 
 def write_pins(path: str | Path, rows: list[tuple[str, str]]) -> None:
