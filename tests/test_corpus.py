@@ -1,12 +1,20 @@
 """surveylib.corpus: title normalisation, dedup (merge) versus near-duplicates (report only)."""
 from __future__ import annotations
 
+import random
+import re
 import unicodedata
+from collections import defaultdict
 
+import numpy as np
+import pandas as pd
 import pytest
+from rapidfuzz import fuzz
+from rapidfuzz.process import cdist
 
-from surveylib.corpus import (CORPUS_COLUMNS, IngestReport, Paper, code_and_project_url, dedupe, find_urls,
-                              near_duplicates, normalize_title, paper_id, to_frame)
+from surveylib.corpus import (CORPUS_COLUMNS, IngestReport, Listings, Paper, code_and_project_url, dedupe, find_urls,
+                              find_urls_many, merge_listings, near_duplicates, normalize_title, normalize_titles,
+                              paper_id, to_frame)
 
 
 @pytest.mark.parametrize("a, b", [
@@ -114,3 +122,105 @@ def test_urls_and_frame():
     assert list(frame.columns) == CORPUS_COLUMNS
     assert frame.loc[0, "code_url"] == "https://github.com/org/repo"
     assert frame.loc[1, "urls"] == [] and frame["year"].dtype.name == "Int64"
+
+
+# --- the bulk paths give what the one-at-a-time definitions give --------------------------
+
+_PIECES = ["LLaVA", "2", "-", ":", " ", "  ", "\t", "Café", "Straße", "ＬＬａＶＡ", "{BERT}", "x", "Qwen2.5", "—", "_",
+           "é", "\u0301", "!", "(", ")", ".", ""]
+
+
+def test_normalize_titles_equals_normalize_title_one_by_one():
+    rng = random.Random(1)
+    for _ in range(300):
+        titles = ["".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 8))) for _ in range(rng.randint(0, 12))]
+        if rng.random() < 0.2:
+            titles.append("Line\nBreak")  # not for the joined buffer: done one by one
+        assert normalize_titles(titles) == [normalize_title(t) for t in titles], titles
+
+
+def _near_duplicates_reference(titles, threshold=90.0, max_block=400):
+    """The near-duplicate search as first written: every pair of every block through cdist."""
+    norms = [normalize_title(t) for t in titles]
+    blocks = defaultdict(list)
+    for i, n in enumerate(norms):
+        words = n.split()
+        blocks[("head", *words[:2])].append(i)
+        blocks[("tail", *words[-2:])].append(i)
+        blocks[("nodigits", re.sub(r"\d+", "#", n))].append(i)
+    found = {}
+    for block in blocks.values():
+        if 2 <= len(block) <= max_block:
+            strings = [norms[i] for i in block]
+            scores = cdist(strings, strings, scorer=fuzz.ratio, score_cutoff=threshold)
+            for a, b in zip(*np.nonzero(np.triu(scores, k=1))):
+                i, j = block[a], block[b]
+                if norms[i] != norms[j]:
+                    found[(min(i, j), max(i, j))] = float(scores[a, b])
+    return [(titles[i], titles[j], s) for (i, j), s in sorted(found.items())]
+
+
+def _typo(rng, title):
+    chars = list(title)
+    for _ in range(rng.randint(1, 4)):
+        k = rng.randrange(len(chars) + 1)
+        if rng.random() < 0.5 and chars:
+            del chars[min(k, len(chars) - 1)]
+        else:
+            chars.insert(k, rng.choice("abcé 1"))
+    return "".join(chars)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_near_duplicates_equal_the_all_pairs_reference(seed):
+    # Blocks past 48 titles go through the screen, smaller ones through pairs: both are here.
+    rng = random.Random(seed)
+    heads = ["Visual Tokens", "Token Merging", "Qwen2 VL", "Café Models"]
+    tails = ["for Multimodal Models", "in Large Language Models", "at Scale"]
+    middle = "sparse dense fast slow robust efficient adaptive dynamic unified hybrid 3 7b".split()
+    titles = [f"{rng.choice(heads)} {' '.join(rng.sample(middle, rng.randint(1, 5)))} {rng.choice(tails)}"
+              for _ in range(260)]
+    titles += [_typo(rng, rng.choice(titles)) for _ in range(60)]
+    threshold = rng.choice([90.0, 85.0, 95.0])
+    got = near_duplicates(titles, threshold)
+    assert got == _near_duplicates_reference(titles, threshold)
+    assert any(score < 100 for _, _, score in got)  # the test finds pairs, not only nothing
+    assert near_duplicates(titles, threshold, max_block=30) == _near_duplicates_reference(titles, threshold, 30)
+
+
+def test_find_urls_many_equals_find_urls_one_by_one():
+    rng = random.Random(2)
+    bits = ["see ", "https://github.com/a/b", "HTTP://x.org/p", "www.example.com/x", "WwW.Site.io", "://", "http",
+            ".", ", ", "(", ")", "\n", "\xa0", "é", "\u017f", "httpſ://odd.org", "<", "'", "code: ", "ftp://no"]
+    texts = ["".join(rng.choice(bits) for _ in range(rng.randint(0, 12))) for _ in range(500)]
+    expected = [find_urls(t) for t in texts]
+    assert find_urls_many(texts) == expected
+    assert find_urls_many(texts, chunk=7) == expected
+    assert any(expected) and not all(expected)
+    # The one non-ASCII letter the case-blind pattern reads as an ASCII one: a long s.
+    assert find_urls("see httpſ://odd.org/x now") == ["httpſ://odd.org/x"]
+
+
+def test_listings_round_trip_and_merge_equals_dedupe():
+    papers = [
+        _paper("Llama 2: Open Models", "First.", "a:1"),
+        _paper("LLAMA 2 -- open models", "", "b:2", year=2023, authors=["H. T."], extra={"venue": "X"}),
+        _paper("Other", "Text.", "c:3", doi=""),
+        _paper("llama 2 open models", "Second text.", "d:4", doi="10.1/x", categories=["cs.CL"]),
+    ]
+    listings = Listings.from_papers(papers)
+    assert listings.papers() == papers
+    assert "year" in listings.fields and "eprint" not in listings.fields
+    both = Listings.from_papers(papers[:2])
+    both.extend(Listings.from_papers(papers[2:]))
+    assert both.papers() == papers
+    report_a, report_b = IngestReport(), IngestReport()
+    merged, norms = merge_listings(listings, report_a)
+    assert merged.papers() == dedupe(papers, report_b)
+    assert norms == [normalize_title(p.title) for p in merged.papers()]
+    assert report_a == report_b and report_a.duplicates_merged == 2
+    first = merged.papers()[0]
+    assert first.provenance == ["a:1", "b:2", "d:4"] and first.doi == "10.1/x" and first.extra == {"venue": "X"}
+    assert papers[0].provenance == ["a:1"]  # the input is untouched
+    # The frame of listings equals the frame of their papers.
+    pd.testing.assert_frame_equal(merged.frame(norms, copy=False), to_frame(dedupe(papers)))

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
 
-from surveylib.corpus import CORPUS_COLUMNS, IngestReport, normalize_title
+from surveylib.corpus import CORPUS_COLUMNS, IngestIssue, IngestReport, Paper, normalize_title
 from surveylib.errors import SourceError, SurveyError
-from surveylib.sources import PARSERS, ingest, parse_daily_papers, read_source
+from surveylib.sources import PARSERS, ingest, parse_daily_papers, read_listings, read_source
+from surveylib.sources._text import read_pieces, read_text
+from surveylib.sources.daily_papers import daily_papers_listings
+from surveylib.sources.tabular import record_to_paper
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -215,3 +219,83 @@ def test_report_text_and_json_carry_counts_and_locations():
     data = json.loads(json.dumps(report.to_dict()))
     assert data["skipped"] == 4 and data["listings"] == 5
     assert {i["where"] for i in data["issues"]} >= {"tests/fixtures/src_table.csv:4"}
+
+
+# --- big files: pieces, batches and whole pages read as line by line would ---------------
+
+def test_read_pieces_join_to_read_text(tmp_path):
+    # Over 64 KiB, so that pieces after the first are small and fall inside CRLFs and characters.
+    rng = random.Random(4)
+    units = [b"a", b"b ", b"\r\n", b"\n", b"\r", "é".encode(), "€".encode(), "𝔸".encode(), b"\xef\xbb\xbf"]
+    path = tmp_path / "big.txt"
+    for trial in range(6):
+        data = b"".join(rng.choices(units, weights=[30, 10, 4, 4, 2, 3, 3, 1, 1], k=70_000))
+        path.write_bytes((b"\xef\xbb\xbf" if trial % 2 else b"") + data)
+        for size in (1, 2, 3, 7, 4096):
+            assert "".join(read_pieces(path, size)) == read_text(path), (trial, size)
+
+
+def test_read_pieces_reports_bad_bytes_past_the_first_piece_with_their_line(tmp_path):
+    path = tmp_path / "late.jsonl"
+    path.write_bytes(b'{"title": "T", "abstract": "A"}\n' * 5000 + b'{"title": "Caf\xe9"}\n')
+    with pytest.raises(SourceError) as err:
+        list(read_pieces(path, 1024))
+    assert err.value.where.endswith("late.jsonl:5001") and "UTF-8" in err.value.message
+    with pytest.raises(SourceError):
+        read_listings(path)
+
+
+def _jsonl_reference(text: str, where: str, report: IngestReport) -> list[Paper]:
+    """JSON Lines as first read: json.loads and record_to_paper, line by line."""
+    papers = []
+    for n, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            report.issues.append(IngestIssue(f"{where}:{n}", f"not valid JSON ({exc.msg}); line skipped"))
+            continue
+        if not isinstance(record, dict):
+            report.issues.append(IngestIssue(f"{where}:{n}", "line is JSON but not an object; skipped"))
+            continue
+        paper = record_to_paper(record, f"{where}:{n}", report)
+        if paper:
+            papers.append(paper)
+    return papers
+
+
+def test_jsonl_batches_read_as_line_by_line(tmp_path):
+    rows = [json.dumps({"title": f"Paper  number {i}", "abstract": f"Abstract {i}."}) for i in range(3000)]
+    odd = ['{"title": "Rich", "abstract": "x", "authors": ["A B"], "year": 2024, "venue": "V"}', "",
+           "not json", '["list"]', '{"title": "NaN row", "abstract": "y", "score": NaN}', '{"abstract": "no title"}',
+           '{"title": "No abstract"}', '{"Title": " Upper ", "abstract": " spaced "}', '{"title": 7, "abstract": "z"}',
+           '{"title": "Huge", "abstract": "' + "w" * 30_000 + '"}', '{"title": "Paper number 5", "abstract": "dup"}']
+    lines = list(rows)
+    for k, line in enumerate(odd):
+        lines.insert(137 * (k + 1) + k, line)
+    text = "\n".join(lines) + "\n\n"
+    path = tmp_path / "rows.jsonl"
+    path.write_text(text, encoding="utf-8")
+    got_report, want_report = IngestReport(), IngestReport()
+    got = read_listings(path, got_report, where="rows.jsonl").papers()
+    want = _jsonl_reference(text, "rows.jsonl", want_report)
+    want_report.listings = len(want)
+    want_report.files = ["rows.jsonl"]
+    assert got == want
+    assert got_report == want_report
+    assert len(got) == 3000 + 6 and len(got_report.skipped) == 4  # bad JSON, a list, no title, too long
+
+
+def test_a_clean_page_reads_as_the_block_by_block_loop_would(tmp_path):
+    abstract = "We study token compression for multimodal models and find that half the tokens suffice. " * 2
+    titles = [f"Paper {i}: Tokens, Merged" for i in range(40)]
+    page = "Daily Papers\n\nMar 13\n\n" + "\n\n".join(f"{t}\n\n{abstract}" for t in titles) + "\n"
+    clean_report, loop_report = IngestReport(), IngestReport()
+    clean = daily_papers_listings(page, "p.txt", clean_report)
+    # A trailing title without abstract makes the parser read the page block by block.
+    loop = daily_papers_listings(page + "\nLonely Title\n", "p.txt", loop_report)
+    assert clean.papers() == loop.papers()
+    assert [p.provenance for p in clean.papers()] == [[f"p.txt:{5 + 4 * i}"] for i in range(40)]
+    assert clean_report.listings == loop_report.listings == 40
+    assert clean_report.issues == [] and [i.reason.split(":")[0] for i in loop_report.issues] == ["title with no abstract"]
