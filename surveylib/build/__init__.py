@@ -8,8 +8,15 @@ Entry point: :func:`build_survey` (``survey build`` on the command line)::
     result = build_survey(load_config(), formats=("html", "latex", "pdf"))
     result.outputs   # {"html": Path("build/survey.html"), "latex": Path("build/latex"), ...}
 
-Every output is written to a temporary place first and moved into ``build/`` only when all
-requested formats succeeded, so a failed build leaves the previous outputs untouched.
+Every output is written to a temporary place first (``build/.stage-<pid>-*``) and moved into
+``build/`` only when all requested formats succeeded, so a failed or killed build leaves the
+previous outputs untouched; the next build sweeps what a killed one left (:func:`sweep_stale`).
+A build holds the project lock (:func:`surveylib.io.project_lock`) throughout.
+
+What is reused (``build/.cache``): executed notebooks by execution key (code + data, see
+:mod:`.execute`), the survey's corpus and taxonomy for the kernels (:mod:`.snapshot`), the
+parsed .bib and formatted bibliography (``export.json``), and the outputs themselves when
+nothing at all changed (``outputs.json``).
 """
 from __future__ import annotations
 
