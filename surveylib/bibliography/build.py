@@ -195,7 +195,7 @@ def generate_bib(config, corpus: pd.DataFrame | None = None, keywords: dict | No
         from ..sources import ingest
 
         corpus, _ = ingest(config.source_files(), root=config.root)
-    titles = [str(t) for t in corpus["title"]]
+    titles = [t if type(t) is str else str(t) for t in corpus["title"].tolist()]
     norms = _normalized_unique_titles(titles)
     if metadata is None:
         metadata = load_metadata(config.metadata)

@@ -205,8 +205,13 @@ def generate_entries(corpus: pd.DataFrame, keywords: dict | None = None, metadat
             norms = [normalize_title(str(t)) for t in columns["title"]]
         metas = [metadata.get(n) for n in norms]
     types, fields = _field_texts(columns, keys, [keywords.get(k) for k in keys], metas)
-    # Sorted by the plain key list; stable, as a sort of the entries.
-    order = sorted(range(len(keys)), key=lambda i: (keys[i].lower(), keys[i]))
+    # Sorted by the plain key list, ignoring case, then by the key; stable, as a sort of the
+    # entries. Keys are normally unique ignoring case, and then the lower-case key decides.
+    lowered = [k.lower() for k in keys]
+    if len(set(lowered)) == len(lowered):
+        order = sorted(range(len(keys)), key=lowered.__getitem__)
+    else:
+        order = sorted(range(len(keys)), key=lambda i: (lowered[i], keys[i]))
     return GeneratedEntries([types[i] for i in order], [keys[i] for i in order],
                             [(name, [values[i] for i in order]) for name, values in fields])
 
