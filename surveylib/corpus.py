@@ -106,7 +106,6 @@ _LATEX_CMD = re.compile(r"\\[a-zA-Z]+\s*|\\.")
 # ASCII bytes as normalize_title sees them: letters lower-cased, digits kept, all else a space.
 _ASCII_FOLD = bytes(b if chr(b).isalnum() and b < 128 else 32 for b in range(256)).lower()
 _BULK_FOLD = _ASCII_FOLD[:10] + b"\n" + _ASCII_FOLD[11:]  # "\n" separates titles in bulk
-_SPACES = re.compile(rb"  +")
 
 
 def normalize_title(title: str) -> str:
@@ -135,14 +134,27 @@ def normalize_titles(titles: list[str]) -> list[str]:
     return [normalize_title(t) if norm is None else norm for t, norm in zip(titles, out)]
 
 
-def _fold_ascii(titles: list[str]) -> list[str]:
-    """normalize_title of ASCII titles without newlines, all at once."""
+def _fold_ascii(titles: list[str], chunk: int = 16384) -> list[str]:
+    """normalize_title of ASCII titles without newlines, a few thousand at once."""
+    if len(titles) > chunk:
+        return [norm for start in range(0, len(titles), chunk) for norm in _fold_ascii(titles[start:start + chunk])]
     if not titles:
         return []
-    blob = "\n".join(titles).encode("ascii").translate(_BULK_FOLD)
-    # One space between words; none at either end of a title.
-    blob = _SPACES.sub(b" ", blob).replace(b" \n", b"\n").replace(b"\n ", b"\n").strip(b" ")
-    return blob.decode("ascii").split("\n")
+    blob = np.frombuffer("\n".join(titles).encode("ascii").translate(_BULK_FOLD), np.uint8)
+    # One space between words, none at either end of a title: of each run of spaces, keep the
+    # first when a word comes both before and after the run.
+    space = blob == 32
+    word = ~space & (blob != 10)
+    runs = space.copy()
+    runs[1:] &= ~space[:-1]  # first space of a run
+    ends = space.copy()
+    ends[:-1] &= ~space[1:]  # last space of a run
+    starts, stops = np.flatnonzero(runs), np.flatnonzero(ends)
+    inner = (starts > 0) & (stops < len(blob) - 1)
+    inner[inner] = word[starts[inner] - 1] & word[stops[inner] + 1]
+    keep = ~space
+    keep[starts[inner]] = True
+    return blob[keep].tobytes().decode("ascii").split("\n")
 
 
 # --- urls ---------------------------------------------------------------------------------
@@ -449,6 +461,8 @@ def dedupe(papers: list[Paper], report: IngestReport | None = None) -> list[Pape
 # --- near-duplicates ----------------------------------------------------------------------
 
 _DIGITS = re.compile(r"\d+")
+_DIGIT_MARK = str.maketrans("0123456789", "#" * 10)
+_MARKS = re.compile("##+")
 _HAS_DIGIT = re.compile(r"\d").search
 # Characters counted for the cheap similarity bound: ASCII letters, digits, space; the rest share a bin.
 _BINS = "abcdefghijklmnopqrstuvwxyz0123456789 "
@@ -486,20 +500,16 @@ def _similar_pairs(norms: list[str], threshold: float, max_block: int) -> list[t
         return []
     lengths = np.fromiter(map(len, norms), np.int64, len(norms))
     counts = _char_counts(norms, lengths)
-    blocks = _blocks(norms, counts, max_block)
     limit = threshold - 0.05  # screen a little loosely; rapidfuzz has the last word
     candidates: set[tuple[int, int]] = set()
-    by_size: dict[int, list[np.ndarray]] = defaultdict(list)
-    for block in blocks:
-        if len(block) <= _SMALL_BLOCK:
-            by_size[len(block)].append(block)
-        else:
-            candidates.update(_screen_block(block, lengths, counts, limit))
-    for m, group in by_size.items():
+    for m, blocks in _blocks(norms, counts, max_block).items():
+        if m > _SMALL_BLOCK:
+            for block in blocks:
+                candidates.update(_screen_block(block, lengths, counts, limit))
+            continue
         # Small blocks: every pair of every block of this size at once.
-        members = np.stack(group)
         first, second = np.triu_indices(m, 1)
-        i, j = members[:, first].ravel(), members[:, second].ravel()
+        i, j = blocks[:, first].ravel(), blocks[:, second].ravel()
         common = np.minimum(counts[i], counts[j]).sum(axis=1)
         ok = 200.0 * common >= limit * (lengths[i] + lengths[j])
         candidates.update(zip(i[ok].tolist(), j[ok].tolist()))
@@ -553,37 +563,44 @@ def _screen_block(block: np.ndarray, lengths: np.ndarray, counts: np.ndarray, li
 _FIRST_TWO_WORDS = re.compile(r"([^ \n]*(?: [^ \n]*)?)[^\n]*\n")
 
 
-def _blocks(norms: list[str], counts: np.ndarray, max_block: int) -> list[np.ndarray]:
+def _blocks(norms: list[str], counts: np.ndarray, max_block: int) -> dict[int, np.ndarray]:
     """Positions of titles sharing their first two words, their last two words, or all but
-    their digits; only blocks of 2 to ``max_block`` titles."""
+    their digits: for each block size from 2 to ``max_block``, an array with a row per block."""
     text = "\n".join(norms)
     heads = _FIRST_TWO_WORDS.findall(text + "\n")
     tails = _FIRST_TWO_WORDS.findall(text[::-1] + "\n")[::-1]  # the last two words, reversed: as good a key
     del text
+    groups = [_groups(heads, max_block), _groups(tails, max_block)]
     # Titles without digits share a digit-free form only with the same title: no pairs there.
     # ASCII digits have bins of their own; any other digit is in the last bin.
     maybe = np.nonzero(counts[:, _BINS.index("0"):_BINS.index("9") + 1].any(axis=1) | (counts[:, -1] > 0))[0]
     digits = [i for i in maybe.tolist() if _HAS_DIGIT(norms[i])]
-    blocks = _groups(heads, max_block) + _groups(tails, max_block)
     if digits:
         where = np.array(digits, dtype=np.intp)
-        digit_free = _DIGITS.sub("#", "\n".join([norms[i] for i in digits])).split("\n")
-        blocks += [where[g] for g in _groups(digit_free, max_block)]
-    return blocks
+        text = "\n".join([norms[i] for i in digits])
+        # ASCII digits: translated, then each run made one mark (the same as _DIGITS, faster)
+        text = _MARKS.sub("#", text.translate(_DIGIT_MARK)) if text.isascii() else _DIGITS.sub("#", text)
+        digit_free = text.split("\n")
+        groups.append({m: where[rows] for m, rows in _groups(digit_free, max_block).items()})
+    sizes = sorted({m for g in groups for m in g})
+    return {m: np.concatenate([g[m] for g in groups if m in g]) for m in sizes}
 
 
-def _groups(keys: list[str], max_block: int) -> list[np.ndarray]:
-    """Positions sharing a key, one array per key held by 2 to ``max_block`` positions."""
+def _groups(keys: list[str], max_block: int) -> dict[int, np.ndarray]:
+    """Positions sharing a key, for keys held by 2 to ``max_block`` positions: for each such
+    number of positions m, an array with a row of m positions per key."""
     if not keys:
-        return []
+        return {}
     codes, _ = pd.factorize(np.array(keys, dtype=object))
     sizes = np.bincount(codes)
-    good = (sizes >= 2) & (sizes <= max_block)
-    if not good.any():
-        return []
-    members = np.nonzero(good[codes])[0]
-    members = members[np.argsort(codes[members], kind="stable")]
-    return np.split(members, np.cumsum(sizes[good])[:-1])
+    size = sizes[codes]
+    members = np.flatnonzero((size >= 2) & (size <= max_block))
+    # By block size, then by block: the blocks of one size lie together, one after another.
+    members = members[np.lexsort((codes[members], size[members]))]
+    size = size[members]
+    sizes, starts = np.unique(size, return_index=True)
+    ends = [*starts[1:].tolist(), len(members)]
+    return {m: members[a:b].reshape(-1, m) for m, a, b in zip(sizes.tolist(), starts.tolist(), ends)}
 
 
 def _char_counts(norms: list[str], lengths: np.ndarray, chunk: int = 8192) -> np.ndarray:

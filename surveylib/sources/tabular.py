@@ -164,7 +164,10 @@ def _plain_rows(lines: list[str]) -> tuple[list[str], list[str]] | None:
     if not (all(titles) and all(abstracts) and max(map(len, titles)) <= MAX_TITLE
             and max(map(len, abstracts)) <= MAX_ABSTRACT):
         return None
-    return [" ".join(t.split()) for t in titles], abstracts
+    # Titles are kept with single spaces; most have nothing else to begin with.
+    if "  " in "\x1f".join(titles) or not all(map(str.isprintable, titles)):
+        titles = [" ".join(t.split()) for t in titles]
+    return titles, abstracts
 
 
 def _cut(text: str, size: int = 1 << 20) -> Iterator[str]:
