@@ -454,3 +454,28 @@ def test_bibliography_edits_show_through_the_export_cache(built, tmp_path):
     assert "Alpha: Pruning, Revised" in page and "We prune visual tokens, revised." in page
     assert "Token Pruning for Vision Transformers" not in page
     assert result.executed == ["notebooks/01_intro.ipynb", "notebooks/02_methods.ipynb"]  # the .bib is data
+
+
+def test_zygote_serves_only_its_own_python(tmp_path):
+    """A kernel command runs in the zygote only with the zygote's interpreter (python or
+    python3 of the same environment), never another venv's python on the same base binary."""
+    from surveylib.build.zygote import Zygote, same_python
+
+    base = os.path.realpath(sys.executable)
+    here = Path(sys.executable).parent
+    other = tmp_path / "other-venv" / "bin"
+    other.mkdir(parents=True)
+    (other / "python").symlink_to(base)
+    assert same_python(str(here / "python"), str(here / "python3"))
+    assert not same_python(str(here / "python"), str(other / "python"))
+    zygote = Zygote(str(here / "python3"), tmp_path, tmp_path)
+    cmd = [str(here / "python"), "-m", "ipykernel_launcher", "-f", "k.json"]
+    assert zygote.kernel_cmd(cmd) == cmd  # not started: plain kernels
+    zygote.start()
+    try:
+        assert zygote.kernel_cmd(cmd)[1].endswith("_zygote_client.py") and zygote.kernel_cmd(cmd)[-2:] == ["-f", "k.json"]
+        assert zygote.kernel_cmd([str(other / "python"), *cmd[1:]]) == [str(other / "python"), *cmd[1:]]
+        assert zygote.kernel_cmd([str(here / "python"), "-m", "other_kernel"]) == [str(here / "python"), "-m", "other_kernel"]
+    finally:
+        zygote.stop()
+    assert zygote.proc.poll() is not None

@@ -271,6 +271,24 @@ def execute_notebooks(config: Config, jobs: int = 2, use_cache: bool = True,
     if planned is None:
         planned = plan(config, use_cache)
     total = len(planned)
+    sockdir, zygote = None, None
+    if sum(not ex.cached for ex in planned) > 1 and zygote_enabled():
+        # First, so its imports overlap the work below. With this Python: the kernel manager
+        # uses it only for kernels that run this Python's ipykernel.
+        sockdir = Path(tempfile.mkdtemp(prefix="survey-kernels-"))  # mode 0700
+        zygote = Zygote(sys.executable, config.root, sockdir).start()
+    try:
+        return _execute(config, planned, jobs, say, meanwhile, sockdir, zygote)
+    finally:
+        if zygote is not None:
+            zygote.stop()
+        if sockdir is not None:
+            shutil.rmtree(sockdir, ignore_errors=True)
+
+
+def _execute(config: Config, planned: list[Executed], jobs: int, say, meanwhile, sockdir, zygote) -> list[Executed]:
+    cache = config.output / ".cache"
+    total = len(planned)
     todo: list[tuple[int, Executed]] = []
     for i, ex in enumerate(planned):
         if ex.cached:
@@ -298,7 +316,7 @@ def execute_notebooks(config: Config, jobs: int = 2, use_cache: bool = True,
         worker.start()
         try:
             asyncio.run(_run_all(config, todo, jobs, total, say, {SNAPSHOT_ENV: str(snapshot)},
-                                 ready if todo_first else None))
+                                 ready if todo_first else None, sockdir, zygote))
         finally:
             worker.join()
         for i, ex in todo:
@@ -306,20 +324,6 @@ def execute_notebooks(config: Config, jobs: int = 2, use_cache: bool = True,
                 old.unlink(missing_ok=True)
             atomic_write_text(ex.cache_file, nbformat.writes(ex.nb))
     return planned
-
-
-def _start_zygote(config: Config, sockdir: Path) -> Zygote | None:
-    """The zygote for this build's kernels, when the kernel is this Python's ipykernel."""
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
-    try:
-        argv = KernelSpecManager().get_kernel_spec(KERNEL).argv
-    except NoSuchKernel:
-        return None
-    if len(argv) < 3 or argv[1:3] != ["-m", "ipykernel_launcher"]:
-        return None
-    python = sys.executable if argv[0] in ("python", "python3", "python%d.%d" % sys.version_info[:2]) else argv[0]
-    return Zygote(python, config.root, sockdir).start()
 
 
 def _write_snapshot(config: Config, path: Path) -> None:
@@ -340,10 +344,10 @@ def _background(first, ready: threading.Event, then) -> None:
 
 
 async def _run_all(config: Config, todo, jobs: int, total: int, say, env: dict[str, str],
-                   snapshot: threading.Event | None = None) -> None:
+                   snapshot: threading.Event | None = None, sockdir: Path | None = None,
+                   zygote: Zygote | None = None) -> None:
     gate = asyncio.Semaphore(max(1, jobs))
-    sockdir = Path(tempfile.mkdtemp(prefix="survey-kernels-"))  # mode 0700
-    zygote = _start_zygote(config, sockdir) if len(todo) > 1 and zygote_enabled() else None
+    sockdir = sockdir or Path(tempfile.mkdtemp(prefix="survey-kernels-"))  # mode 0700
     manager = kernel_manager_class(zygote)
     loop = asyncio.get_running_loop()
     started = loop.time()

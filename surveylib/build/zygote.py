@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -56,7 +57,7 @@ class Zygote:
         unchanged when it is another kernel or another Python."""
         if (self.proc is None or self.proc.poll() is not None or len(cmd) < 3
                 or cmd[1:3] != ["-m", "ipykernel_launcher"]
-                or os.path.realpath(cmd[0]) != os.path.realpath(self.python)):
+                or not same_python(cmd[0], self.python)):
             return cmd
         return [cmd[0], str(CLIENT), self.socket, *cmd[3:]]
 
@@ -68,6 +69,15 @@ class Zygote:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def same_python(a: str, b: str) -> bool:
+    """Whether interpreters ``a`` and ``b`` are one Python with one set of packages: the same
+    binary in the same folder (a venv's bin/python and bin/python3; not another venv's python,
+    which links to the same base binary but has other packages)."""
+    a, b = shutil.which(a) or a, shutil.which(b) or b
+    return (os.path.dirname(os.path.abspath(a)) == os.path.dirname(os.path.abspath(b))
+            and os.path.realpath(a) == os.path.realpath(b))
 
 
 def kernel_manager_class(zygote: Zygote | None):
