@@ -147,6 +147,7 @@ def _write_bib(config, corpus, titles, norms, keywords, metadata) -> tuple[int, 
     theirs = base = None
     if not untouched:
         theirs, base = _parsed(theirs_data, bib), _parsed(base_data, base_file)
+        theirs_data = base_data = None  # parsed: the bytes are not needed again
     pins, rows = read_pins(config.keys)
     pinned = {k.lower() for k in pins.values()}
     base_keys = {e.key.lower() for e in base.entries} if base is not None else set()

@@ -44,6 +44,16 @@ def _value(f: Field | None):
     return None if f is None else " ".join(str(f.value).split())
 
 
+def _equal(a: Field | None, b: Field | None) -> bool:
+    """_value(a) == _value(b), without normalising the whitespace of values that are equal
+    as written (most fields of most entries: an abstract is split and joined only when it
+    differs)."""
+    if a is None or b is None:
+        return a is b
+    x, y = a.value, b.value
+    return x == y or " ".join(str(x).split()) == " ".join(str(y).split())
+
+
 def _by_key(library: Library | None) -> dict[str, Entry]:
     return {} if library is None else {e.key.lower(): e for e in library.entries}
 
@@ -56,14 +66,14 @@ def merge_entry(base: Entry | None, ours: Entry, theirs: Entry | None, report: M
     names = list(o) + [n for n in t if n not in o]
     merged: list[Field] = []
     for name in names:
-        bv, ov, tv = _value(b.get(name)), _value(o.get(name)), _value(t.get(name))
-        if tv == bv or tv == ov:
-            chosen = o.get(name)
-        elif ov == bv:
-            chosen = t.get(name)
+        bf, of, tf = b.get(name), o.get(name), t.get(name)
+        if _equal(tf, bf) or _equal(tf, of):
+            chosen = of
+        elif _equal(of, bf):
+            chosen = tf
             report.hand_edits_kept.append(f"{ours.key}.{name}")
         else:
-            chosen = t.get(name)
+            chosen = tf
             report.conflicts.append(f"{ours.key}.{name}")
         if chosen is not None:
             merged.append(Field(chosen.key, chosen.value))
