@@ -13,6 +13,7 @@ from operator import itemgetter
 import numpy as np
 import pandas as pd
 from rapidfuzz.fuzz import ratio
+from rapidfuzz.process import cpdist
 
 #: Columns of the corpus DataFrame, in order (one row per distinct paper).
 CORPUS_COLUMNS = [
@@ -513,15 +514,14 @@ def _similar_pairs(norms: list[str], threshold: float, max_block: int) -> list[t
         common = np.minimum(counts[i], counts[j]).sum(axis=1)
         ok = 200.0 * common >= limit * (lengths[i] + lengths[j])
         candidates.update(zip(i[ok].tolist(), j[ok].tolist()))
-    found = []
-    for i, j in candidates:
-        a, b = norms[i], norms[j]
-        if a != b:
-            score = ratio(a, b, score_cutoff=threshold)
-            if score:
-                # float32, as rapidfuzz's score matrices hold it (what the report always showed)
-                found.append((min(i, j), max(i, j), float(np.float32(score))))
-    return sorted(found)
+    pairs = sorted((min(i, j), max(i, j)) for i, j in candidates if norms[i] != norms[j])
+    if not pairs:
+        return []
+    # One call scores every candidate pair; scores come as float32, as from rapidfuzz's cdist
+    # before (what the report has always shown).
+    scores = cpdist([norms[i] for i, _ in pairs], [norms[j] for _, j in pairs], scorer=ratio,
+                    score_cutoff=threshold, workers=1)
+    return [(i, j, score) for (i, j), score in zip(pairs, scores.tolist()) if score]
 
 
 def _screen_block(block: np.ndarray, lengths: np.ndarray, counts: np.ndarray, limit: float, rows: int = 64):
