@@ -408,6 +408,7 @@ def _probe_project(root: Path) -> Path:
             "import numpy, probe_module\n"
             "print('cwd', os.getcwd() == os.path.dirname(os.path.abspath('survey.toml')), probe_module.WHERE)\n"
             "print('random', random.random(), numpy.random.rand())\n"
+            "print('executable', sys.executable, 'argv0', sys.argv[0])\n"
             "import matplotlib.pyplot as plt\n"
             "print('backend', plt.get_backend())")]
         nbformat.write(nb, root / "notebooks" / f"{name}.ipynb")

@@ -26,7 +26,7 @@ def main() -> int:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.01)
-    request = {"argv": args, "env": dict(os.environ), "cwd": os.getcwd()}
+    request = {"argv": args, "env": dict(os.environ), "cwd": os.getcwd(), "executable": sys.executable}
     conn.sendall(json.dumps(request).encode() + b"\n")
     reader = conn.makefile("r", encoding="utf-8")
     kernel = json.loads(reader.readline())["pid"]

@@ -197,7 +197,12 @@ def _run_kernel(request: dict, conn: socket.socket) -> None:
         random.seed()
         if "numpy" in sys.modules:
             sys.modules["numpy"].random.seed()
-        sys.argv = ["ipykernel_launcher", *request["argv"]]
+        # What `python -m ipykernel_launcher` run by the kernel manager would see.
+        import importlib.util
+
+        sys.executable = request.get("executable") or sys.executable
+        launcher = importlib.util.find_spec("ipykernel_launcher")
+        sys.argv = [launcher.origin if launcher and launcher.origin else "ipykernel_launcher", *request["argv"]]
         from ipykernel import kernelapp
 
         kernelapp.launch_new_instance(argv=request["argv"])
