@@ -1,5 +1,10 @@
-"""``survey bib``: corpus -> keyed corpus -> generated Library -> merged with the author's
-file -> bib/survey.bib (+ pinned keys, + the merge base), each step a plain function."""
+"""``survey bib``: corpus -> keys -> generated entries -> merged with the author's file ->
+bib/survey.bib (+ pinned keys, + the merge base), each step a plain function.
+
+At scale (100k papers) the generated entries stay plain columns and are written to text
+directly; bibtexparser parses the author's file and the base, and makes the generated
+entries into a Library for the merge, only when the author's file is not the last generated
+one byte for byte (when it is, the merge could change nothing of theirs)."""
 from __future__ import annotations
 
 import contextlib
