@@ -65,6 +65,7 @@ def replace_tree(staged: str | os.PathLike, target: str | os.PathLike) -> None:
 
 
 LOCK_NAME = ".survey.lock"
+BUILD_LOCK_ENV = "SURVEYLIB_BUILD_LOCK"  # set in the kernels a build runs: the lock file it holds
 LOCK_TIMEOUT = 600.0  # seconds; SURVEYLIB_LOCK_TIMEOUT overrides it (e.g. for scripts that must not wait)
 
 # Locks this process holds, by (lock file, thread): depth and what holds it. A command that
@@ -93,6 +94,12 @@ def project_lock(root: str | os.PathLike, name: str = "survey", timeout: float |
     lock_dir.mkdir(parents=True, exist_ok=True)
     path = lock_dir / LOCK_NAME
     ident = (str(path.resolve()), threading.get_ident())
+    if os.environ.get(BUILD_LOCK_ENV) == ident[0]:
+        # A notebook kernel of `survey build`: the build holds the lock and waits for this
+        # kernel, so waiting here would hang both.
+        raise SurveyError("a notebook run by `survey build` cannot write the project (the build holds its lock)",
+                          where=str(path), hint="run the command that writes (survey bib, survey taxonomy...) "
+                                                "before the build, not from a notebook")
     if ident in _held:  # re-entry: this thread already holds the project
         _held[ident][0] += 1
         try:
@@ -129,6 +136,12 @@ def project_lock(root: str | os.PathLike, name: str = "survey", timeout: float |
         with contextlib.suppress(OSError):
             info.unlink()
         lock.release()
+
+
+def held_lock(root: str | os.PathLike) -> str | None:
+    """The project lock file of ``root`` if this thread holds it, else None."""
+    path = str((Path(root) / "build" / LOCK_NAME).resolve())
+    return path if (path, threading.get_ident()) in _held else None
 
 
 def lock_owner(root: str | os.PathLike) -> str | None:

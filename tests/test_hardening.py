@@ -609,3 +609,17 @@ def test_keys_never_run_out_for_one_method_name():
     keys, pins = assign_keys(titles, {})
     assert len(set(k.lower() for k in keys)) == 1200
     assert keys[:3] == ["samename", "samenameb", "samenamec"] and keys[650] == "samenamezz" and keys[651] == "samenamebbb"
+
+
+def test_a_notebook_that_writes_the_project_fails_at_once_during_a_build(tmp_path):
+    """A notebook calling a writer (here generate_bib) while `survey build` holds the project
+    lock would wait for the build that waits for it: it stops at once, naming the cause."""
+    project = make_project(tmp_path / "p", sources=1, notebook=True)
+    assert run_survey(project, "bib").returncode == 0
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Writer"), nbformat.v4.new_code_cell(
+        "import surveylib as sl\nfrom surveylib.bibliography import generate_bib\ngenerate_bib(sl.open_survey().config)")]
+    nbformat.write(nb, project / "notebooks" / "01_intro.ipynb")
+    result = run_survey(project, "build", "--to", "html")  # run_survey's timeout is far below the lock's
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "cannot write the project (the build holds its lock)" in result.stderr

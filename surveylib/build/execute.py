@@ -30,7 +30,7 @@ from typing import Callable
 from .. import __version__
 from ..config import CONFIG_NAME, Config
 from ..errors import SurveyError
-from ..io import atomic_write_text, import_nbformat
+from ..io import BUILD_LOCK_ENV, atomic_write_text, held_lock, import_nbformat
 from .snapshot import ENV as SNAPSHOT_ENV
 from .snapshot import snapshot_path, write_snapshot
 from .zygote import Zygote, kernel_manager_class
@@ -315,7 +315,10 @@ def _execute(config: Config, planned: list[Executed], jobs: int, say, meanwhile,
         worker = threading.Thread(target=_background, args=(todo_first, ready, meanwhile), daemon=True)
         worker.start()
         try:
-            asyncio.run(_run_all(config, todo, jobs, total, say, {SNAPSHOT_ENV: str(snapshot)},
+            env = {SNAPSHOT_ENV: str(snapshot)}
+            if held_lock(config.root):  # kernels must not wait for the lock the build holds
+                env[BUILD_LOCK_ENV] = held_lock(config.root)
+            asyncio.run(_run_all(config, todo, jobs, total, say, env,
                                  ready if todo_first else None, sockdir, zygote))
         finally:
             worker.join()
