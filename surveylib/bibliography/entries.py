@@ -17,11 +17,16 @@ from bibtexparser import Library
 from bibtexparser.model import Entry, Field
 
 from ..corpus import normalize_title
-from .latex import braced, encode_names, encode_text, encode_title, encode_verbatim
+from .latex import encode_names, encode_text, encode_title, encode_verbatim
 
 #: Field names as written, in order.
 FIELD_ORDER = ["author", "title", "year", "eprint", "archivePrefix", "primaryClass", "doi", "url",
                "keywords", "abstract"]
+
+
+#: The corpus columns an entry is made from (a corpus may lack the optional ones).
+ENTRY_COLUMNS = ["title", "abstract", "authors", "year", "eprint", "archive_prefix", "primary_class", "doi",
+                 "code_url", "project_url", "entry_type"]
 
 
 def load_metadata(path: str | Path) -> dict[str, dict]:
@@ -181,11 +186,6 @@ def paper_entry(row, key: str, keywords=None, meta: dict | None = None) -> Entry
     columns["title"] = [row["title"]]
     types, fields = _field_texts(columns, [key], [keywords], [meta or {}])
     return GeneratedEntries(types, [key], fields).library().entries[0]
-
-
-#: The corpus columns an entry is made from (a corpus may lack the optional ones).
-ENTRY_COLUMNS = ["title", "abstract", "authors", "year", "eprint", "archive_prefix", "primary_class", "doi",
-                 "code_url", "project_url", "entry_type"]
 
 
 def generate_entries(corpus: pd.DataFrame, keywords: dict | None = None, metadata: dict | None = None,

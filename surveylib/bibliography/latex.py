@@ -65,8 +65,8 @@ _SIMPLE = {ch: "\\" + _TEXT_COMMANDS[ch] + "{}" if ch in _TEXT_COMMANDS else "\\
 
 def _has_special(text: str) -> bool:
     # Single-character `in` tests run at memchr speed, far faster than one regex scan over
-    # an abstract; a pair is looked for only when its (rare) first character is there, or
-    # for the common ones (-- ,, ''), directly.
+    # an abstract; a pair is looked for only when its first character is there (-- and ,,
+    # directly: nearly every abstract has a hyphen and a comma).
     return ("\\" in text or "{" in text or "}" in text or "~" in text or "^" in text or "%" in text
             or "&" in text or "#" in text or "_" in text or "$" in text or "@" in text
             or "--" in text or ",," in text or ("'" in text and "''" in text)
