@@ -467,7 +467,7 @@ _MARKS = re.compile("##+")
 _HAS_DIGIT = re.compile(r"\d").search
 # Characters counted for the cheap similarity bound: ASCII letters, digits, space; the rest share a bin.
 _BINS = "abcdefghijklmnopqrstuvwxyz0123456789 "
-_BIN_OF = np.full(128, len(_BINS), np.intp)
+_BIN_OF = np.full(128, len(_BINS), np.uint8)
 _BIN_OF[[ord(c) for c in _BINS]] = np.arange(len(_BINS))
 _NBINS = len(_BINS) + 1
 #: Blocks up to this size are compared as explicit pairs; larger ones through one matrix product.
@@ -544,13 +544,15 @@ def _screen_block(block: np.ndarray, lengths: np.ndarray, counts: np.ndarray, li
     words = padded.view(np.uint64).T.copy()  # one row of 64-bit words per 64 unary digits
     reach = (np.searchsorted(size, size * ((200 - limit) / limit), side="right") if limit > 0
              else np.full(len(size), len(size)))
-    need = limit / 200.0 * size  # common >= need_a + need_b
+    # common >= need_a + need_b; float32 is exact enough, as the screen is 0.05 points loose
+    need = (limit / 200.0 * size).astype(np.float32)
+    total = np.uint8 if len(bins) < 256 else np.uint16  # what a count of common digits fits in
     for r0 in range(0, len(size) - 1, rows):
         r1 = min(r0 + rows, len(size))
         c0, c1 = r0 + 1, int(reach[r1 - 1])
         if c1 <= c0:
             continue
-        common = np.zeros((r1 - r0, c1 - c0), np.uint16)
+        common = np.zeros((r1 - r0, c1 - c0), total)
         for w in words:
             common += np.bitwise_count(w[r0:r1, None] & w[None, c0:c1])
         a, b = np.nonzero(common >= need[r0:r1, None] + need[None, c0:c1])
@@ -614,9 +616,8 @@ def _char_counts(norms: list[str], lengths: np.ndarray, chunk: int = 8192) -> np
         else:
             points = np.frombuffer(text.encode("utf-32-le"), np.uint32)
             bins = np.where(points < 128, _BIN_OF[np.minimum(points, 127)], _NBINS - 1)
-        rows = np.repeat(np.arange(len(part)), lengths[start:start + chunk])
-        counts[start:start + len(part)] = np.bincount(rows * _NBINS + bins, minlength=len(part) * _NBINS).reshape(
-            len(part), _NBINS)
+        cells = np.repeat(np.arange(0, len(part) * _NBINS, _NBINS), lengths[start:start + chunk]) + bins
+        counts[start:start + len(part)] = np.bincount(cells, minlength=len(part) * _NBINS).reshape(len(part), _NBINS)
     return counts
 
 

@@ -70,7 +70,7 @@ def read_text(path: str | Path) -> str:
     return _normalise(text)
 
 
-def read_pieces(path: str | Path, size: int = 1 << 20) -> Iterator[str]:
+def read_pieces(path: str | Path, size: int = 1 << 18) -> Iterator[str]:
     """:func:`read_text` of ``path`` in pieces of about ``size`` bytes, cut anywhere:
     ``"".join(read_pieces(path)) == read_text(path)``.
 

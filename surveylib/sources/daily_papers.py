@@ -3,6 +3,7 @@ lines separated by blank lines."""
 from __future__ import annotations
 
 import re
+from itertools import compress
 from pathlib import Path
 
 from ..corpus import IngestIssue, IngestReport, Listings, Paper
@@ -33,9 +34,9 @@ def daily_papers_listings(text: str, where: str, report: IngestReport | None = N
     """
     report = report if report is not None else IngestReport()
     out = Listings()
-    stripped = [line.strip() for line in text.split("\n")]
-    numbers = [n for n, line in enumerate(stripped, start=1) if line]
-    body = [line for line in stripped if line]
+    stripped = list(map(str.strip, text.split("\n")))
+    numbers = list(compress(range(1, len(stripped) + 1), stripped))  # line numbers of the non-blank lines
+    body = list(filter(None, stripped))
     del stripped
     if not body:
         report.issues.append(IngestIssue(f"{where}:1", "empty file: no papers listed"))
