@@ -534,19 +534,12 @@ def _screen_block(block: np.ndarray, lengths: np.ndarray, counts: np.ndarray, li
     """
     members = block[np.argsort(lengths[block], kind="stable")]
     size = lengths[members]
-    c = counts[members]
-    most = c.max(axis=0)
-    bins = np.repeat(np.arange(_NBINS), most)
-    level = np.arange(int(most.sum())) - np.repeat(np.cumsum(most) - most, most)
-    packed = np.packbits(c[:, bins] > level, axis=1)
-    padded = np.zeros((len(members), -(-packed.shape[1] // 8) * 8), np.uint8)
-    padded[:, :packed.shape[1]] = packed
-    words = padded.view(np.uint64).T.copy()  # one row of 64-bit words per 64 unary digits
+    words, bits = _unary_words(counts[members])
     reach = (np.searchsorted(size, size * ((200 - limit) / limit), side="right") if limit > 0
              else np.full(len(size), len(size)))
     # common >= need_a + need_b; float32 is exact enough, as the screen is 0.05 points loose
     need = (limit / 200.0 * size).astype(np.float32)
-    total = np.uint8 if len(bins) < 256 else np.uint16  # what a count of common digits fits in
+    total = np.uint8 if bits < 256 else np.uint16  # what a count of common bits fits in
     for r0 in range(0, len(size) - 1, rows):
         r1 = min(r0 + rows, len(size))
         c0, c1 = r0 + 1, int(reach[r1 - 1])
@@ -560,6 +553,33 @@ def _screen_block(block: np.ndarray, lengths: np.ndarray, counts: np.ndarray, li
         b += c0
         once = b > a  # each pair once: the rectangle also holds pairs below the diagonal
         yield from zip(members[a[once]].tolist(), members[b[once]].tolist())
+
+
+def _unary_words(counts: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each row of character counts in unary (count k of a bin as k one-bits), packed in 64-bit
+    words: (an array of words x rows, in which popcount(a & b) summed over words is
+    sum(min(a, b)) over bins; the number of bits used). A bin's bits stay in one word; bins go
+    widest first into the first word with room, so little is left empty."""
+    most = counts.max(axis=0).tolist()
+    if max(most) > 63:  # a bin wider than a word: bit by bit
+        bins = np.repeat(np.arange(len(most)), most)
+        level = np.arange(sum(most)) - np.repeat(np.cumsum(most) - most, most)
+        packed = np.packbits(counts[:, bins] > level, axis=1)
+        padded = np.zeros((len(counts), -(-packed.shape[1] // 8) * 8), np.uint8)
+        padded[:, :packed.shape[1]] = packed
+        return padded.view(np.uint64).T.copy(), sum(most)
+    room: list[int] = []  # bits still free in each word
+    offset, word = [0] * len(most), [0] * len(most)
+    for b in sorted(range(len(most)), key=most.__getitem__, reverse=True):
+        k = next((k for k, free in enumerate(room) if free >= most[b]), len(room))
+        if k == len(room):
+            room.append(64)
+        offset[b], word[b] = 64 - room[k], k
+        room[k] -= most[b]
+    values = (np.left_shift(np.uint64(1), counts.astype(np.uint64)) - np.uint64(1)) << np.array(offset, np.uint64)
+    by_word = sorted(range(len(most)), key=word.__getitem__)
+    starts = np.searchsorted(np.array(word)[by_word], np.arange(len(room)))
+    return np.bitwise_or.reduceat(values[:, by_word], starts, axis=1).T.copy(), sum(most)
 
 
 _FIRST_TWO_WORDS = re.compile(r"([^ \n]*(?: [^ \n]*)?)[^\n]*\n")

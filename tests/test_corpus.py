@@ -224,3 +224,12 @@ def test_listings_round_trip_and_merge_equals_dedupe():
     assert papers[0].provenance == ["a:1"]  # the input is untouched
     # The frame of listings equals the frame of their papers.
     pd.testing.assert_frame_equal(merged.frame(norms, copy=False), to_frame(dedupe(papers)))
+
+
+def test_near_duplicates_of_titles_with_many_repeated_characters():
+    # Over 63 of one character: the screen's unary counts no longer fit a word per bin.
+    titles = [f"Model {'a' * k} shared tail words" for k in range(60, 130)]
+    titles += [f"{'b' * k} more shared words" for k in range(60, 130, 2)]
+    assert near_duplicates(titles) == _near_duplicates_reference(titles)
+    assert near_duplicates(titles, 97.0) == _near_duplicates_reference(titles, 97.0)
+    assert len(near_duplicates(titles)) > 50
