@@ -197,7 +197,7 @@ def find_urls_many(texts: list[str], chunk: int = 2048) -> list[list[str]]:
         matches = _url_matches(text)
         if not matches:
             continue
-        ends = list(accumulate(len(t) + 1 for t in part))
+        ends = list(accumulate(map((1).__add__, map(len, part))))  # where each text's newline ends
         found: dict[int, list[str]] = defaultdict(list)
         for start, match in matches:
             found[bisect_right(ends, start)].append(match)
