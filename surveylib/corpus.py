@@ -618,7 +618,7 @@ def _groups(keys: list[str], max_block: int) -> dict[int, np.ndarray]:
     size = sizes[codes]
     members = np.flatnonzero((size >= 2) & (size <= max_block))
     # By block size, then by block: the blocks of one size lie together, one after another.
-    members = members[np.lexsort((codes[members], size[members]))]
+    members = members[np.argsort(size[members] * (len(sizes) + 1) + codes[members], kind="stable")]
     size = size[members]
     sizes, starts = np.unique(size, return_index=True)
     ends = [*starts[1:].tolist(), len(members)]
