@@ -1,12 +1,18 @@
-"""The data model: a Paper, the ingest report, and the deduplicated Corpus as a DataFrame."""
+"""The data model: a Paper, the ingest report, and the deduplicated Corpus as a DataFrame.
+
+Ingest works on :class:`Listings` (the same fields as Paper, held as columns) so that 100,000s
+of listings cost a few lists rather than an object each: :func:`merge_listings` dedups them,
+:func:`near_duplicates` finds candidates, :meth:`Listings.frame` builds the corpus. The
+one-Paper-at-a-time functions (:func:`dedupe`, :func:`to_frame`) give the same results.
+"""
 from __future__ import annotations
 
 import hashlib
 import re
 import unicodedata
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from bisect import bisect_right
 from itertools import accumulate
 from operator import itemgetter
 
