@@ -83,13 +83,18 @@ def ingest(paths, root: str | Path | None = None, fuzzy_threshold: float = 90.0)
     report = IngestReport()
     listings = Listings()
     base = Path(root).resolve() if root is not None else None
+    folders: dict[Path, Path] = {}  # each folder resolved once, not once per page file in it
     with _no_gc():
         for path in paths:
             path = Path(path)
             where = None
             if base is not None:
+                folder = folders.get(path.parent)
+                if folder is None:
+                    folder = folders[path.parent] = path.parent.resolve()
+                full = folder / path.name if path.name not in ("", ".", "..") and not path.is_symlink() else path.resolve()
                 try:
-                    where = str(path.resolve().relative_to(base))
+                    where = str(full.relative_to(base))
                 except ValueError:
                     where = None
             listings.extend(read_listings(path, report, where))
