@@ -34,12 +34,10 @@ class _Text:
         self.title, self.abstract = title, abstract
         self.ltitle, self.labstract = _lower(title), _lower(abstract)
         self._bounds = None
-        self._background = None
+        self._background: dict[int, bool] = {}  # sentence -> sets the scene, as asked
 
     def background(self, k: int, cues: re.Pattern, unless: re.Pattern | None) -> bool:
         """Does sentence ``k`` of the abstract set the scene (``cues`` match, ``unless`` does not)."""
-        if self._background is None:
-            self._background = {}
         found = self._background.get(k)
         if found is None:
             b = self.bounds()
@@ -95,14 +93,12 @@ class _Compiled:
                 add(("facet", name, value), signals)
         self.prefilter = Prefilter([s.pattern for s in self.signals])
         self._scanner = None
-        cues = [f"(?:{s.pattern})" for s in taxonomy.background]
-        self.background = re.compile("|".join(cues)) if cues else None
+        self.background = _any_of(taxonomy.background)
         self.weighed = {sid for key, ids in self.groups.items() if key[0] == "theme"
                         for sid in ids if self.signals[sid].weight > 0}
         # Signals whose presence is all that counts (a theme's `requires`): no span is located.
         self.presence_only = {sid for key, ids in self.groups.items() if key[0] == "requires" for sid in ids}
-        unless = [f"(?:{s.pattern})" for s in taxonomy.foreground]
-        self.foreground = re.compile("|".join(unless)) if unless else None
+        self.foreground = _any_of(taxonomy.foreground)
         # Signal -> group weights, so that every group's score is one matrix product.
         self.group_keys = list(self.groups)
         self.weights = np.zeros((len(self.signals), len(self.group_keys)))
@@ -115,6 +111,11 @@ class _Compiled:
         if self._scanner is None:
             self._scanner = scan.Scanner([s.pattern for s in self.signals])
         return self._scanner
+
+
+def _any_of(signals) -> re.Pattern | None:
+    """One regex matching where any of ``signals`` matches (None when there are none)."""
+    return re.compile("|".join(f"(?:{s.pattern})" for s in signals)) if signals else None
 
 
 def _compiled(taxonomy: Taxonomy) -> _Compiled:
@@ -150,14 +151,11 @@ def _match_batch(compiled: _Compiled, texts: list[_Text]) -> list[dict[int, list
     return found
 
 
-FAST_MIN = 2000  # below this many texts, compiling the Hyperscan database costs more than it saves
-
-
 def _match(compiled: _Compiled, texts: list[_Text], fast: bool | None = None) -> list[dict[int, list]]:
     """Per text, signal id -> [((start, end), in_title)]: :func:`_match_scan` for large batches of
     ASCII texts when Hyperscan is installed, :func:`_match_batch` for the rest. The same result."""
     if fast is None:
-        fast = len(texts) >= FAST_MIN
+        fast = len(texts) >= scan.FAST_MIN
     if not (fast and scan.AVAILABLE):
         return _match_batch(compiled, texts)
     plain = [i for i, t in enumerate(texts) if not (t.ltitle.isascii() and t.labstract.isascii())]
@@ -252,15 +250,20 @@ def _match_reference(compiled: _Compiled, texts: list[_Text]) -> list[dict[int, 
     return found
 
 
+def _field_weight(hit: tuple, title_weight: float) -> float:
+    """How many times its signal's weight a hit counts: ``title_weight`` in the title, else the
+    background factor :func:`_weigh` attached (1 when it attached none)."""
+    return title_weight if hit[1] else hit[2] if len(hit) > 2 else 1.0
+
+
 def _score(ids, compiled: _Compiled, hits: dict, title_weight: float):
     """(score, [(contribution, match, in_title)]) of the signals ``ids`` found in one paper."""
     score, out = 0.0, []
     for sid in ids:
         for hit in hits.get(sid, ()):
-            m, in_title = hit[0], hit[1]
-            w = compiled.signals[sid].weight * (title_weight if in_title else hit[-1] if len(hit) > 2 else 1.0)
+            w = compiled.signals[sid].weight * _field_weight(hit, title_weight)
             score += w
-            out.append((w, m, in_title))
+            out.append((w, hit[0], hit[1]))
     return score, out
 
 
@@ -287,7 +290,7 @@ def _scores(hits: list[dict], compiled: _Compiled, title_weight: float) -> np.nd
             for hit in where:
                 rows.append(i)
                 cols.append(sid)
-                vals.append(title_weight if hit[1] else hit[2] if len(hit) > 2 else 1.0)
+                vals.append(_field_weight(hit, title_weight))
     np.add.at(found, (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)), vals)
     return found @ compiled.weights.astype(np.float32)
 

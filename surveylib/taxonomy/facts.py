@@ -52,7 +52,6 @@ _METHOD_WE = re.compile(
 _DIGIT = re.compile(r"\d")
 _PREFILTER = None
 _SCANNER = None
-FAST_MIN = 2000  # below this many texts, compiling the Hyperscan database costs more than it saves
 
 
 def _claim_candidates(texts: list[str]) -> list[list[int]]:
@@ -61,7 +60,7 @@ def _claim_candidates(texts: list[str]) -> list[list[int]]:
     global _PREFILTER, _SCANNER
     per_text: list[list[int] | None] = [None] * len(texts)
     todo = list(range(len(texts)))
-    if scan.AVAILABLE and len(texts) >= FAST_MIN:
+    if scan.AVAILABLE and len(texts) >= scan.FAST_MIN:
         if _SCANNER is None:
             _SCANNER = scan.Scanner([regex.pattern for _, regex in _CLAIMS], caseless=True, locate=False)
         ascii_ = [i for i in todo if texts[i].isascii()]

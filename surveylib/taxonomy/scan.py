@@ -25,6 +25,8 @@ except ImportError:  # pragma: no cover - hyperscan ships wheels for Linux and m
     hyperscan = None
     AVAILABLE = False
 
+FAST_MIN = 2000  # below this many texts, compiling a Hyperscan database costs more than it saves
+
 # A bounded gap as long as this makes start-of-match tracking too large for Hyperscan; such
 # patterns are only detected by Hyperscan and their span is found by ``re.search``.
 _LONG_GAP = re.compile(r"\{\d*,(\d+)\}")
