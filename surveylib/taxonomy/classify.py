@@ -101,7 +101,7 @@ class _Compiled:
         self.foreground = _any_of(taxonomy.foreground)
         # Signal -> group weights, so that every group's score is one matrix product.
         self.group_keys = list(self.groups)
-        self.weights = np.zeros((len(self.signals), len(self.group_keys)))
+        self.weights = np.zeros((len(self.signals), len(self.group_keys)), dtype=np.float32)
         for g, key in enumerate(self.group_keys):
             for sid in self.groups[key]:
                 self.weights[sid, g] = self.signals[sid].weight
@@ -292,7 +292,7 @@ def _scores(hits: list[dict], compiled: _Compiled, title_weight: float) -> np.nd
                 cols.append(sid)
                 vals.append(_field_weight(hit, title_weight))
     np.add.at(found, (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)), vals)
-    return found @ compiled.weights.astype(np.float32)
+    return found @ compiled.weights
 
 
 def _columns(texts: list[_Text], hits: list[dict], taxonomy: Taxonomy, compiled: _Compiled,
