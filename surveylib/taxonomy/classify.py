@@ -21,7 +21,8 @@ from .model import Signal, Taxonomy, load_taxonomy
 from .prefilter import Batch, Prefilter
 from . import scan
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
+# A sentence ends at . ! or ? and the spaces after it (no look-behind: three times faster).
+_SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z0-9\"'(\[])")
 MAX_SENTENCE = 220
 
 
@@ -96,8 +97,9 @@ class _Compiled:
         self.background = _any_of(taxonomy.background)
         self.weighed = {sid for key, ids in self.groups.items() if key[0] == "theme"
                         for sid in ids if self.signals[sid].weight > 0}
-        # Signals whose presence is all that counts (a theme's `requires`): no span is located.
-        self.presence_only = {sid for key, ids in self.groups.items() if key[0] == "requires" for sid in ids}
+        # Only a theme's own signals are quoted as evidence and weighed by sentence; for the rest
+        # (requires, sub-themes, facets) presence is all that counts, and no span is located.
+        self.presence_only = {sid for key, ids in self.groups.items() if key[0] != "theme" for sid in ids}
         self.foreground = _any_of(taxonomy.foreground)
         # Signal -> group weights, so that every group's score is one matrix product.
         self.group_keys = list(self.groups)
@@ -109,7 +111,8 @@ class _Compiled:
 
     def scanner(self) -> "scan.Scanner":
         if self._scanner is None:
-            self._scanner = scan.Scanner([s.pattern for s in self.signals])
+            located = set(range(len(self.signals))) - self.presence_only
+            self._scanner = scan.Scanner([s.pattern for s in self.signals], locate=located)
         return self._scanner
 
 
@@ -173,9 +176,8 @@ def _match(compiled: _Compiled, texts: list[_Text], fast: bool | None = None) ->
 
 def _match_scan(compiled: _Compiled, texts: list[_Text]) -> list[dict[int, list]]:
     """:func:`_match_batch` for ASCII texts, with one Hyperscan pass per field instead of one regex
-    per signal: Hyperscan says where each signal's leftmost match starts, ``re`` matches it there.
-    (A `requires` pattern only needs to be present: where Hyperscan cannot say where it starts,
-    its span is left as (0, 0) rather than searched for.)"""
+    per signal: Hyperscan says where each theme signal's leftmost match starts, ``re`` matches it
+    there. (The other signals only need to be present: their span is left as (0, 0).)"""
     scanner, signals, presence = compiled.scanner(), compiled.signals, compiled.presence_only
     n = len(texts)
     starts = scanner.first_starts([t.ltitle for t in texts] + [t.labstract for t in texts])

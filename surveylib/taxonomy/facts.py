@@ -104,7 +104,7 @@ def extract_claims(text: str, patterns: list[int] | None = None) -> list[dict]:
     """Numeric claims in ``text`` as ``{kind, text, start, end}``, in reading order, spans not overlapping.
     ``patterns``: indices of the claim patterns to try (default: all). Every claim holds a number,
     so the patterns search only the stretches around numbers (the same claims, far less text)."""
-    if not text or not _DIGIT.search(text):
+    if not text or (patterns is not None and not patterns) or not _DIGIT.search(text):
         return []
     windows = _number_windows(text)
     taken: list[tuple[int, int]] = []

@@ -43,21 +43,23 @@ class Scanner:
     """Patterns compiled into one Hyperscan database.
 
     ``patterns``: regular expressions; ``caseless``: match ignoring case; ``locate``: find where
-    matches start (else only whether each pattern matches, which is faster). :meth:`first_starts`
+    matches start, for every pattern (True), none (False) or the pattern indices given; the others
+    are only detected, which is several times faster. :meth:`first_starts`
     gives, per text, pattern index -> start of its leftmost match (or -1 when only its presence
     is known). Patterns Hyperscan cannot compile at all are listed in ``unsupported``; the caller
     must search those itself.
     """
 
-    def __init__(self, patterns: list[str], caseless: bool = False, locate: bool = True):
+    def __init__(self, patterns: list[str], caseless: bool = False, locate=True):
         self.patterns = patterns
         base = hyperscan.HS_FLAG_CASELESS if caseless else 0
         som, single = base | hyperscan.HS_FLAG_SOM_LEFTMOST, base | hyperscan.HS_FLAG_SINGLEMATCH
         flags: dict[int, int] = {}
         self.unsupported: list[int] = []
+        wanted = set(range(len(patterns))) if locate is True else set(locate or ())
         for i, p in enumerate(patterns):
             gaps = [int(g) for g in _LONG_GAP.findall(p)]
-            flags[i] = single if not locate or (gaps and max(gaps) >= LONG_GAP) else som
+            flags[i] = som if i in wanted and not (gaps and max(gaps) >= LONG_GAP) else single
         cache = _cache_file(patterns, flags)
         loaded = _load(cache)
         if loaded is None:
