@@ -365,3 +365,16 @@ def test_f1_when_a_theme_has_no_positives_and_none_predicted():
     labels = pd.DataFrame({"title": ["a", "b"], "abstract": ["", ""], "alpha": [False, False]})
     report = evaluate(classify(labels, FIX / "tax_mini.toml"), labels)
     assert report.themes[0].f1 == 1.0 and report.themes[0].tp == 0
+
+
+def test_classify_in_several_processes_equals_one(taxonomy, monkeypatch):
+    """Forked workers (large batches) give the very same frame as one process, index included."""
+    from surveylib.sources import ingest
+
+    monkeypatch.setenv("SURVEYLIB_WORKERS", "3")
+    corpus, _ = ingest(sorted((ROOT / "bib" / "sources").glob("*.txt")), root=ROOT)
+    corpus = corpus.iloc[::-1]  # an index not in order: the parts must be put back where they were
+    one = classify(corpus, taxonomy, workers=1)
+    three = classify(corpus, taxonomy, workers=3)
+    pd.testing.assert_frame_equal(one, three)
+    assert one[[t.name for t in taxonomy.themes]].to_numpy().any()

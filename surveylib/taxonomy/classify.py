@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SurveyError
-from .facts import _claim_candidates, extract_facts
+from ..workers import fork_map, split as _split, workers as _workers
+from .facts import _claim_candidates, claim_scanner, extract_facts
 from .model import Signal, Taxonomy, load_taxonomy
 from .prefilter import Batch, Prefilter
 from . import scan
@@ -372,7 +373,10 @@ def theme_columns(taxonomy: Taxonomy) -> list[str]:
 FACT_COLUMNS = ["method", "method_source", "code_url", "claims", "claimed_reduction", "claimed_speedup"]
 
 
-def classify(papers: pd.DataFrame, taxonomy: Taxonomy | str | Path) -> pd.DataFrame:
+PARALLEL_MIN = 5000  # below this many papers a second process costs more than it saves
+
+
+def classify(papers: pd.DataFrame, taxonomy: Taxonomy | str | Path, workers: int | None = None) -> pd.DataFrame:
     """Classify papers into the taxonomy's themes.
 
     ``papers``: a DataFrame with ``title`` and ``abstract`` (missing/NaN abstracts count as empty).
@@ -382,6 +386,8 @@ def classify(papers: pd.DataFrame, taxonomy: Taxonomy | str | Path) -> pd.DataFr
     that decided it); the facets (e.g. ``modalities`` list, ``contribution``); and the facts
     ``method``, ``method_source``, ``code_url``, ``claims`` (list of {kind, text, start, end}),
     ``claimed_reduction``, ``claimed_speedup``. Overrides are not applied here.
+    ``workers``: processes to classify in (default: every core for 5,000 papers or more, on Linux;
+    see :mod:`surveylib.workers`). The result is the same for any number.
     """
     if not isinstance(taxonomy, Taxonomy):
         taxonomy = load_taxonomy(taxonomy)
@@ -391,11 +397,21 @@ def classify(papers: pd.DataFrame, taxonomy: Taxonomy | str | Path) -> pd.DataFr
     abstracts = (papers["abstract"].fillna("").astype(str).tolist() if "abstract" in papers.columns
                  else [""] * len(papers))
     compiled = _compiled(taxonomy)
-    texts = [_Text(t, a) for t, a in zip(titles, abstracts)]
-    hits = _weigh(_match(compiled, texts), texts, taxonomy, compiled)
-    claim_patterns = _claim_candidates(abstracts)
+    n = len(titles)
+    if workers is None:
+        workers = _workers() if n >= PARALLEL_MIN else 1
+    parts = _split(n, workers)
+    if len(parts) > 1 and scan.AVAILABLE and len(parts[-1]) >= scan.FAST_MIN:
+        compiled.scanner(), claim_scanner()  # compiled (or loaded) once, before the processes part
+
+    def columns_of(part: range) -> dict[str, list]:
+        texts = [_Text(titles[i], abstracts[i]) for i in part]
+        hits = _weigh(_match(compiled, texts), texts, taxonomy, compiled)
+        return _columns(texts, hits, taxonomy, compiled, _claim_candidates(abstracts[part.start:part.stop]))
+
+    done = fork_map(columns_of, parts)
     columns = theme_columns(taxonomy) + list(taxonomy.facets) + FACT_COLUMNS
-    data = _columns(texts, hits, taxonomy, compiled, claim_patterns)
+    data = {c: [v for d in done for v in d[c]] for c in columns} if len(done) != 1 else done[0]
     added = pd.DataFrame({c: data[c] for c in columns}, index=papers.index, columns=columns)
     for t in taxonomy.themes:
         added[t.name] = added[t.name].astype(bool)

@@ -54,18 +54,25 @@ _PREFILTER = None
 _SCANNER = None
 
 
+def claim_scanner() -> "scan.Scanner":
+    """The claim patterns compiled for Hyperscan (once per process)."""
+    global _SCANNER
+    if _SCANNER is None:
+        _SCANNER = scan.Scanner([regex.pattern for _, regex in _CLAIMS], caseless=True, locate=False)
+    return _SCANNER
+
+
 def _claim_candidates(texts: list[str]) -> list[list[int]]:
     """Per text, the claim patterns that can match it: those that do (Hyperscan, large batches of
     ASCII texts) or those whose required words it holds (see :mod:`.prefilter`)."""
-    global _PREFILTER, _SCANNER
+    global _PREFILTER
     per_text: list[list[int] | None] = [None] * len(texts)
     todo = list(range(len(texts)))
     if scan.AVAILABLE and len(texts) >= scan.FAST_MIN:
-        if _SCANNER is None:
-            _SCANNER = scan.Scanner([regex.pattern for _, regex in _CLAIMS], caseless=True, locate=False)
+        scanner = claim_scanner()
         ascii_ = [i for i in todo if texts[i].isascii()]
-        for i, found in zip(ascii_, _SCANNER.first_starts([texts[i] for i in ascii_])):
-            per_text[i] = sorted(k for k in found if k not in _SCANNER.unsupported) + _SCANNER.unsupported
+        for i, found in zip(ascii_, scanner.first_starts([texts[i] for i in ascii_])):
+            per_text[i] = sorted(k for k in found if k not in scanner.unsupported) + scanner.unsupported
         todo = [i for i in todo if per_text[i] is None]
     if todo:
         if _PREFILTER is None:
