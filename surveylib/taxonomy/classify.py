@@ -177,23 +177,21 @@ def _match(compiled: _Compiled, texts: list[_Text], fast: bool | None = None) ->
 
 def _match_scan(compiled: _Compiled, texts: list[_Text]) -> list[dict[int, list]]:
     """:func:`_match_batch` for ASCII texts, with one Hyperscan pass per field instead of one regex
-    per signal: Hyperscan says where each theme signal's leftmost match starts, ``re`` matches it
-    there. (The other signals only need to be present: their span is left as (0, 0).)"""
-    scanner, signals, presence = compiled.scanner(), compiled.signals, compiled.presence_only
+    per signal (see :mod:`.scan`): theme signals get the span ``re.search`` gives, the others only
+    need to be present and get (0, 0)."""
+    scanner, signals = compiled.scanner(), compiled.signals
     n = len(texts)
-    starts = scanner.first_starts([t.ltitle for t in texts] + [t.labstract for t in texts])
+    spans = scanner.spans([t.ltitle for t in texts] + [t.labstract for t in texts])
+    nowhere = (0, 0)
     found: list[dict[int, list]] = []
     for i, text in enumerate(texts):
-        hits: dict[int, list] = {}
-        for field_text, at, in_title in ((text.ltitle, starts[i], True), (text.labstract, starts[n + i], False)):
-            for sid, pos in at.items():
-                if pos < 0 and sid in presence:
-                    hits.setdefault(sid, []).append(((0, 0), in_title))
-                    continue
-                regex = signals[sid].regex
-                m = regex.match(field_text, pos) if pos >= 0 else regex.search(field_text)
-                if m:
-                    hits.setdefault(sid, []).append((m.span(), in_title))
+        hits: dict[int, list] = {sid: [(nowhere if span is None else span, True)] for sid, span in spans[i].items()}
+        for sid, span in spans[n + i].items():
+            hit = (nowhere if span is None else span, False)
+            if sid in hits:
+                hits[sid].append(hit)
+            else:
+                hits[sid] = [hit]
         for sid in scanner.unsupported:  # patterns Hyperscan cannot compile: searched the plain way
             for field_text, in_title in ((text.ltitle, True), (text.labstract, False)):
                 m = signals[sid].regex.search(field_text)

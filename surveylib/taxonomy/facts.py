@@ -71,7 +71,7 @@ def _claim_candidates(texts: list[str]) -> list[list[int]]:
     if scan.AVAILABLE and len(texts) >= scan.FAST_MIN:
         scanner = claim_scanner()
         ascii_ = [i for i in todo if texts[i].isascii()]
-        for i, found in zip(ascii_, scanner.first_starts([texts[i] for i in ascii_])):
+        for i, found in zip(ascii_, scanner.spans([texts[i] for i in ascii_])):
             per_text[i] = sorted(k for k in found if k not in scanner.unsupported) + scanner.unsupported
         todo = [i for i in todo if per_text[i] is None]
     if todo:

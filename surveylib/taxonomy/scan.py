@@ -2,9 +2,11 @@
 
 Python's ``re`` runs one pattern at a time; a taxonomy has ~200 of them and a corpus can have
 100,000 abstracts. Hyperscan compiles every pattern into one automaton and scans each text once,
-reporting which patterns match and where their leftmost match starts. Python's ``re`` then
-confirms each reported match anchored at that start, so spans, and therefore evidence, are
-exactly what ``pattern.search`` gives (the tests compare the two on every shipped paper).
+reporting which patterns match and where matches end. For a pattern whose span is wanted,
+Python's ``re`` then searches from just before the earliest end (a match can start no earlier
+than that end minus the pattern's longest match), so spans, and therefore evidence, are exactly
+what ``pattern.search`` gives (the tests compare the two on every shipped paper). Hyperscan's
+start-of-match tracking would say the same, but makes the scan about twice as slow.
 
 Hyperscan's ``\\w``, ``\\b`` and ``\\s`` are ASCII, Python's are Unicode, so only ASCII texts are
 scanned here; the caller handles the rest the plain way. Without the ``hyperscan`` package
@@ -25,12 +27,13 @@ except ImportError:  # pragma: no cover - hyperscan ships wheels for Linux and m
     hyperscan = None
     AVAILABLE = False
 
-FAST_MIN = 2000  # below this many texts, compiling a Hyperscan database costs more than it saves
+try:  # the parser behind re.compile, for a pattern's longest match
+    from re import _parser as _sre_parse
+except ImportError:  # pragma: no cover - Python < 3.11
+    import sre_parse as _sre_parse
 
-# A bounded gap as long as this makes start-of-match tracking too large for Hyperscan; such
-# patterns are only detected by Hyperscan and their span is found by ``re.search``.
-_LONG_GAP = re.compile(r"\{\d*,(\d+)\}")
-LONG_GAP = 40
+FAST_MIN = 2000  # below this many texts, compiling a Hyperscan database costs more than it saves
+_UNBOUNDED = 1 << 16  # a longest match at least this long counts as unbounded (e.g. ``\\w*``)
 
 
 def _ascii(pattern: str) -> bytes:
@@ -39,38 +42,48 @@ def _ascii(pattern: str) -> bytes:
     return "".join(c if c.isascii() else "".join(f"\\x{b:02x}" for b in c.encode()) for c in pattern).encode()
 
 
+def _longest(regex: re.Pattern) -> int | None:
+    """The longest text ``regex`` can match, or None when unbounded."""
+    try:
+        hi = _sre_parse.parse(regex.pattern, regex.flags).getwidth()[1]
+    except Exception:  # noqa: BLE001 - an internal parser: when in doubt, search the whole text
+        return None
+    return hi if hi < _UNBOUNDED else None
+
+
 class Scanner:
     """Patterns compiled into one Hyperscan database.
 
-    ``patterns``: regular expressions; ``caseless``: match ignoring case; ``locate``: find where
-    matches start, for every pattern (True), none (False) or the pattern indices given; the others
-    are only detected, which is several times faster. :meth:`first_starts`
-    gives, per text, pattern index -> start of its leftmost match (or -1 when only its presence
-    is known). Patterns Hyperscan cannot compile at all are listed in ``unsupported``; the caller
-    must search those itself.
+    ``patterns``: regular expressions; ``caseless``: match ignoring case; ``locate``: the pattern
+    indices whose spans are wanted (True: all, False: none); the others are only detected, which
+    is faster. :meth:`spans` gives, per text, pattern index -> the span ``re.search`` finds (or
+    None for a pattern only detected). Patterns Hyperscan cannot compile at all are listed in
+    ``unsupported``; the caller must search those itself.
     """
 
     def __init__(self, patterns: list[str], caseless: bool = False, locate=True):
         self.patterns = patterns
         base = hyperscan.HS_FLAG_CASELESS if caseless else 0
-        som, single = base | hyperscan.HS_FLAG_SOM_LEFTMOST, base | hyperscan.HS_FLAG_SINGLEMATCH
-        flags: dict[int, int] = {}
-        self.unsupported: list[int] = []
+        single = base | hyperscan.HS_FLAG_SINGLEMATCH
         wanted = set(range(len(patterns))) if locate is True else set(locate or ())
-        for i, p in enumerate(patterns):
-            gaps = [int(g) for g in _LONG_GAP.findall(p)]
-            flags[i] = som if i in wanted and not (gaps and max(gaps) >= LONG_GAP) else single
+        # Located patterns report every match end (the earliest is wanted, and Hyperscan does not
+        # promise to report ends in order); the others report their first match only.
+        flags = {i: base if i in wanted else single for i in range(len(patterns))}
+        self.unsupported: list[int] = []
         cache = _cache_file(patterns, flags)
         loaded = _load(cache)
         if loaded is None:
-            self.db = self._compile(flags, som, single)
+            self.db = self._compile(flags, single)
             _save(cache, self.db, flags, self.unsupported)
         else:
             self.db, flags, self.unsupported = loaded
-        self.locates = {i for i, f in flags.items() if f == som}
         self.scratch = hyperscan.Scratch(self.db) if self.db is not None else None
+        regex_flags = re.IGNORECASE if caseless else 0
+        # index -> (regex, longest match or None) for the patterns located
+        self.locates = {i: (rx, _longest(rx)) for i, f in flags.items() if f == base
+                        for rx in [re.compile(patterns[i], regex_flags)]}
 
-    def _compile(self, flags: dict[int, int], som: int, single: int):
+    def _compile(self, flags: dict[int, int], single: int):
         try:
             return self._db(flags)
         except hyperscan.error:
@@ -96,9 +109,9 @@ class Scanner:
                    ids=ids, elements=len(ids), flags=[flags[i] for i in ids])
         return db
 
-    def first_starts(self, texts: list[str]) -> list[dict[int, int]]:
-        """Per ASCII text, pattern index -> start of its leftmost match (-1: matches, start unknown)."""
-        out: list[dict[int, int]] = []
+    def spans(self, texts: list[str]) -> list[dict[int, tuple[int, int] | None]]:
+        """Per ASCII text, pattern index -> span of its ``re.search`` match (None: detected only)."""
+        out: list[dict] = []
         if self.db is None:
             return [{} for _ in texts]
         locates, scan, scratch = self.locates, self.db.scan, self.scratch
@@ -106,16 +119,22 @@ class Scanner:
         def on_match(pid, start, end, flags, found):
             if pid in locates:
                 old = found.get(pid)
-                if old is None or start < old:
-                    found[pid] = start
+                if old is None or end < old:
+                    found[pid] = end
             else:
-                found[pid] = -1
+                found[pid] = None
             return False
 
         for text in texts:
-            found: dict[int, int] = {}
+            found: dict = {}
             if text:
                 scan(text.encode("ascii"), match_event_handler=on_match, context=found, scratch=scratch)
+                for pid, end in found.items():
+                    if end is None:
+                        continue
+                    regex, longest = locates[pid]
+                    m = regex.search(text, end - longest if longest is not None and end > longest else 0)
+                    found[pid] = m.span() if m else None
             out.append(found)
         return out
 
@@ -123,7 +142,7 @@ class Scanner:
 # Compiling ~200 patterns takes about a second; the compiled database is kept in the user's cache
 # directory, keyed by the patterns and flags, so only the first run after a taxonomy edit pays it.
 
-_CACHE_VERSION = 2  # bump when how patterns are compiled changes
+_CACHE_VERSION = 3  # bump when how patterns are compiled changes
 
 
 def _cache_dir() -> Path:
