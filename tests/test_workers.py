@@ -62,3 +62,23 @@ def test_a_worker_that_dies_is_an_error_not_a_silent_loss(monkeypatch):
 
     with pytest.raises(RuntimeError, match="died without a result"):
         fork_map(die_in_child, split(4, 2))
+
+
+def test_paused_gc_restores_the_collector():
+    import gc
+
+    from surveylib.workers import paused_gc
+
+    assert gc.isenabled()
+    with pytest.raises(KeyError):
+        with paused_gc():
+            assert not gc.isenabled()
+            raise KeyError("the collector comes back after an error too")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SurveyError
-from ..workers import fork_map, split as _split, workers as _workers
+from ..workers import fork_map, paused_gc, split as _split, workers as _workers
 from .facts import _claim_candidates, claim_scanner, extract_facts
 from .model import Signal, Taxonomy, load_taxonomy
 from .prefilter import Batch, Prefilter
@@ -405,7 +405,8 @@ def classify(papers: pd.DataFrame, taxonomy: Taxonomy | str | Path, workers: int
         hits = _weigh(_match(compiled, texts), texts, taxonomy, compiled)
         return _columns(texts, hits, taxonomy, compiled, _claim_candidates(abstracts[part.start:part.stop]))
 
-    done = fork_map(columns_of, parts)
+    with paused_gc():
+        done = fork_map(columns_of, parts)
     columns = theme_columns(taxonomy) + list(taxonomy.facets) + FACT_COLUMNS
     data = {c: [v for d in done for v in d[c]] for c in columns} if len(done) != 1 else done[0]
     added = pd.DataFrame({c: data[c] for c in columns}, index=papers.index, columns=columns)
