@@ -7,8 +7,6 @@ entries into a Library for the merge, only when the author's file is not the las
 one byte for byte (when it is, the merge could change nothing of theirs)."""
 from __future__ import annotations
 
-import contextlib
-import gc
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +15,8 @@ from bibtexparser import Library
 
 from ..corpus import normalize_title
 from ..errors import SurveyError
-from ..io import atomic_write_bytes, project_lock
+from ..io import atomic_write_all, project_lock
+from ..workers import paused_gc
 from .entries import found_records, generate_entries, load_metadata
 from .files import author_blocks, check_parsed, format_bib_bytes, format_generated_bytes, parse_bib_text
 from .keys import assign_keys, read_pins, write_pins
@@ -100,20 +99,6 @@ def default_keywords(config, corpus: pd.DataFrame) -> dict[str, list[str]]:
     return dict(corpus_keywords(config, corpus) or {})
 
 
-@contextlib.contextmanager
-def _collector_paused():
-    """Python's cycle collector off while the entries are made and written: they hold no
-    reference cycles, yet a large corpus's million new objects set off collection after
-    collection over the whole heap (a fifth of the run at 100k papers)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 @dataclass
 class BibResult:
     """What one ``survey bib`` run did (counts), with the keys and fields behind the counts."""
@@ -181,8 +166,7 @@ def _write_bib(config, corpus, titles, norms, keywords, metadata) -> tuple[int, 
 
     if new_rows:
         write_pins(config.keys, rows + new_rows)
-    atomic_write_bytes(bib, merged_data)
-    atomic_write_bytes(base_file, ours_data)
+    atomic_write_all({bib: merged_data, base_file: ours_data})
     return count, new_rows, report
 
 
@@ -207,7 +191,7 @@ def generate_bib(config, corpus: pd.DataFrame | None = None, keywords: dict | No
         metadata = load_metadata(config.metadata)
     if keywords is None:
         keywords = default_keywords(config, corpus)
-    with project_lock(config.root, "bib"), _collector_paused():
+    with project_lock(config.root, "bib"), paused_gc():
         # In a function of its own so that the libraries are freed (by reference counting)
         # before the collector resumes and would otherwise walk them once more.
         merged_count, new_rows, report = _write_bib(config, corpus, titles, norms, keywords, metadata)

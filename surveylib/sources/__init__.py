@@ -6,14 +6,13 @@ corpus DataFrame + :class:`~surveylib.corpus.IngestReport`).
 """
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 
 from ..corpus import IngestIssue, IngestReport, Listings, Paper, merge_listings, near_duplicates
 from ..errors import SourceError
+from ..workers import paused_gc
 from ._text import display_path, read_pieces, read_text
 from .arxiv_atom import parse_atom
 from .bibfile import parse_bib
@@ -84,7 +83,7 @@ def ingest(paths, root: str | Path | None = None, fuzzy_threshold: float = 90.0)
     listings = Listings()
     base = Path(root).resolve() if root is not None else None
     folders: dict[Path, Path] = {}  # each folder resolved once, not once per page file in it
-    with _no_gc():
+    with paused_gc():
         for path in paths:
             path = Path(path)
             where = None
@@ -103,26 +102,6 @@ def ingest(paths, root: str | Path | None = None, fuzzy_threshold: float = 90.0)
         report.papers = len(papers)
         report.near_duplicates = near_duplicates(papers.title, fuzzy_threshold, norms=norms)
         return papers.frame(norms, copy=False), report
-
-
-@contextmanager
-def _no_gc():
-    """Python's cycle collector paused: ingest makes a few small lists and dicts per paper, none
-    of them in a cycle, and each collection would walk all the ones made so far (at 100,000
-    papers that was a third of the time of building the corpus frame)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            if not gc.get_freeze_count():
-                # All made meanwhile is still "young", and the first collection after this would
-                # walk it all (0.1 s at 100,000 papers). Freezing and unfreezing moves it to the
-                # oldest generation without a walk (when nobody else has frozen objects).
-                gc.freeze()
-                gc.unfreeze()
-            gc.enable()
 
 
 __all__ = ["PARSERS", "read_source", "read_listings", "ingest", "parse_daily_papers", "parse_bib", "parse_csv",
