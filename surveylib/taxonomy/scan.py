@@ -3,8 +3,7 @@
 Python's ``re`` runs one pattern at a time; a taxonomy has ~200 of them and a corpus can have
 100,000 abstracts. Hyperscan compiles every pattern into one automaton and scans each text once,
 reporting which patterns match and where matches end. For a pattern whose span is wanted,
-Python's ``re`` then searches from just before the earliest end (a match can start no earlier
-than that end minus the pattern's longest match), so spans, and therefore evidence, are exactly
+Python's ``re`` then searches from just before the earliest end (see :func:`_reach`), so spans, and therefore evidence, are exactly
 what ``pattern.search`` gives (the tests compare the two on every shipped paper). Hyperscan's
 start-of-match tracking would say the same, but makes the scan about twice as slow.
 
@@ -33,7 +32,7 @@ except ImportError:  # pragma: no cover - Python < 3.11
     import sre_parse as _sre_parse
 
 FAST_MIN = 2000  # below this many texts, compiling a Hyperscan database costs more than it saves
-_UNBOUNDED = 1 << 16  # a longest match at least this long counts as unbounded (e.g. ``\\w*``)
+_UNBOUNDED = 1 << 16  # a match length at least this long counts as unbounded (e.g. ``\\w*``)
 
 
 def _ascii(pattern: str) -> bytes:
@@ -42,13 +41,40 @@ def _ascii(pattern: str) -> bytes:
     return "".join(c if c.isascii() else "".join(f"\\x{b:02x}" for b in c.encode()) for c in pattern).encode()
 
 
-def _longest(regex: re.Pattern) -> int | None:
-    """The longest text ``regex`` can match, or None when unbounded."""
+def _reach(regex: re.Pattern) -> int | None:
+    """How far before the earliest end of any of its matches ``regex``'s leftmost match can
+    start, or None when there is no bound. The leftmost match's shortest version ends at or
+    after that earliest end, so this is the longest a shortest match can be: the longest match,
+    except that a repeat ending the pattern (``\\w*`` in ``hallucinat\\w*``) counts its fewest
+    repetitions, since stopping there is still a match."""
     try:
-        hi = _sre_parse.parse(regex.pattern, regex.flags).getwidth()[1]
+        tree = _sre_parse.parse(regex.pattern, regex.flags)
+        reach = _shortest_bound(tree.state, list(tree), True)
     except Exception:  # noqa: BLE001 - an internal parser: when in doubt, search the whole text
         return None
-    return hi if hi < _UNBOUNDED else None
+    return reach if reach < _UNBOUNDED else None
+
+
+def _shortest_bound(state, items: list, trailing: bool) -> int:
+    """Upper bound of the length of the shortest match of ``items`` (a parsed sequence) at a
+    start where it matches; ``trailing``: nothing follows the sequence in the pattern."""
+    def longest(item_list):
+        return _sre_parse.SubPattern(state, list(item_list)).getwidth()[1]
+
+    if not items:
+        return 0
+    *head, (op, av) = items
+    total = longest(head) if head else 0
+    if not trailing:
+        return total + longest([(op, av)])
+    if op is _sre_parse.BRANCH:
+        return total + max(_shortest_bound(state, list(branch), True) for branch in av[1])
+    if op is _sre_parse.SUBPATTERN:
+        return total + _shortest_bound(state, list(av[-1]), True)
+    if op in (_sre_parse.MAX_REPEAT, _sre_parse.MIN_REPEAT):
+        low, _, sub = av
+        return total + (low * longest(sub) if low else 0)
+    return total + longest([(op, av)])
 
 
 class Scanner:
@@ -79,8 +105,8 @@ class Scanner:
             self.db, flags, self.unsupported = loaded
         self.scratch = hyperscan.Scratch(self.db) if self.db is not None else None
         regex_flags = re.IGNORECASE if caseless else 0
-        # index -> (regex, longest match or None) for the patterns located
-        self.locates = {i: (rx, _longest(rx)) for i, f in flags.items() if f == base
+        # index -> (regex, its reach, see _reach) for the patterns located
+        self.locates = {i: (rx, _reach(rx)) for i, f in flags.items() if f == base
                         for rx in [re.compile(patterns[i], regex_flags)]}
 
     def _compile(self, flags: dict[int, int], single: int):
@@ -132,8 +158,8 @@ class Scanner:
                 for pid, end in found.items():
                     if end is None:
                         continue
-                    regex, longest = locates[pid]
-                    m = regex.search(text, end - longest if longest is not None and end > longest else 0)
+                    regex, reach = locates[pid]
+                    m = regex.search(text, end - reach if reach is not None and end > reach else 0)
                     found[pid] = m.span() if m else None
             out.append(found)
         return out
