@@ -379,3 +379,21 @@ def test_classify_in_several_processes_equals_one(taxonomy, monkeypatch):
     three = classify(corpus, taxonomy, workers=3)
     pd.testing.assert_frame_equal(one, three)
     assert one[[t.name for t in taxonomy.themes]].to_numpy().any()
+
+
+def test_hyperscan_background_cues_equal_the_plain_regexes(taxonomy):
+    """Scene-setting sentences found with Hyperscan (large batches) are the ones ``re`` finds."""
+    from surveylib.sources import ingest
+
+    corpus, _ = ingest(sorted((ROOT / "bib" / "sources").glob("*.txt")), root=ROOT)
+    compiled = _compiled(taxonomy)
+    fast, plain = compiled.sets_scene(fast=True), compiled.sets_scene(fast=False)
+    sentences = ["recent mllms have shown strong results.", "we show that recent mllms fail.",
+                 "existing methods prune tokens.", "", "récemment, les modèles ont montré…"]
+    for abstract in corpus["abstract"].fillna(""):
+        text = _Text("", abstract)
+        b = text.bounds()
+        sentences += [text.labstract[b[k]:b[k + 1]] for k in range(len(b) - 1)]
+    found = [fast(s) for s in sentences]
+    assert found == [plain(s) for s in sentences]
+    assert found[:3] == [True, False, True] and 50 < sum(found) < len(found) - 50

@@ -38,14 +38,12 @@ class _Text:
         self._bounds = None
         self._background: dict[int, bool] = {}  # sentence -> sets the scene, as asked
 
-    def background(self, k: int, cues: re.Pattern, unless: re.Pattern | None) -> bool:
-        """Does sentence ``k`` of the abstract set the scene (``cues`` match, ``unless`` does not)."""
+    def background(self, k: int, sets_scene) -> bool:
+        """Does sentence ``k`` of the abstract set the scene (``sets_scene(sentence)``, cached)."""
         found = self._background.get(k)
         if found is None:
             b = self.bounds()
-            sentence = self.labstract[b[k]:b[k + 1]]
-            found = cues.search(sentence) is not None and not (unless and unless.search(sentence))
-            self._background[k] = found
+            found = self._background[k] = sets_scene(self.labstract[b[k]:b[k + 1]])
         return found
 
     def bounds(self) -> list[int]:
@@ -94,7 +92,7 @@ class _Compiled:
             for value, signals in facet.values.items():
                 add(("facet", name, value), signals)
         self.prefilter = Prefilter([s.pattern for s in self.signals])
-        self._scanner = None
+        self._scanner = self._cue_scanner = None
         self.background = _any_of(taxonomy.background)
         self.weighed = {sid for key, ids in self.groups.items() if key[0] == "theme"
                         for sid in ids if self.signals[sid].weight > 0}
@@ -109,6 +107,32 @@ class _Compiled:
             for sid in self.groups[key]:
                 self.weights[sid, g] = self.signals[sid].weight
         self.column = {key: g for g, key in enumerate(self.group_keys)}
+
+    def sets_scene(self, fast: bool = False):
+        """``f(sentence) -> bool``: the taxonomy's background cues match the lower-cased sentence
+        and its foreground cues do not. ``fast``: test ASCII sentences with Hyperscan (one pass
+        for both kinds of cue, about ten times faster than ``re`` on these alternations)."""
+        cues, unless = self.background, self.foreground
+
+        def plain(sentence: str) -> bool:
+            return cues.search(sentence) is not None and not (unless and unless.search(sentence))
+
+        if not (fast and scan.AVAILABLE):
+            return plain
+        if self._cue_scanner is None:
+            self._cue_scanner = scan.Scanner([cues.pattern] + ([unless.pattern] if unless else []), locate=False)
+        scanner = self._cue_scanner
+        if scanner.unsupported:
+            return plain
+        which = scanner.which
+
+        def fast_test(sentence: str) -> bool:
+            if not sentence.isascii():
+                return plain(sentence)
+            found = which(sentence)
+            return 0 in found and 1 not in found
+
+        return fast_test
 
     def scanner(self) -> "scan.Scanner":
         if self._scanner is None:
@@ -207,10 +231,10 @@ def _weigh(hits: list[dict[int, list]], texts: list[_Text], taxonomy: Taxonomy,
     keep ``((start, end), in_title)``, factor 1): ``factor`` is the taxonomy's background_weight
     when a signal is found in the abstract only in sentences that set the scene (prior work, the
     field's state), else 1. A later match in a sentence about the paper itself is preferred."""
-    regex = compiled.background
-    if regex is None or taxonomy.background_weight == 1.0:
+    if compiled.background is None or taxonomy.background_weight == 1.0:
         return hits
-    low, signals, unless = taxonomy.background_weight, compiled.signals, compiled.foreground
+    low, signals = taxonomy.background_weight, compiled.signals
+    sets_scene = compiled.sets_scene(fast=len(texts) >= scan.FAST_MIN)
     weighed_sids = compiled.weighed  # positive theme signals: the evidence a decision rests on
     out = []
     for text, h in zip(texts, hits):
@@ -223,7 +247,7 @@ def _weigh(hits: list[dict[int, list]], texts: list[_Text], taxonomy: Taxonomy,
                 if not in_title:
                     bounds = text.bounds()
                     k = bisect.bisect_right(bounds, m[0]) - 1
-                    while text.background(k, regex, unless):  # look again after this scene-setting sentence
+                    while text.background(k, sets_scene):  # look again after this scene-setting sentence
                         again = signals[sid].regex.search(text.labstract, bounds[k + 1])
                         if again is None:
                             factor = low

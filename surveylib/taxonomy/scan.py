@@ -135,6 +135,13 @@ class Scanner:
                    ids=ids, elements=len(ids), flags=[flags[i] for i in ids])
         return db
 
+    def which(self, text: str) -> dict:
+        """The indices of the patterns found in one ASCII ``text`` (as dict keys)."""
+        found: dict = {}
+        if text and self.db is not None:
+            self.db.scan(text.encode("ascii"), match_event_handler=_note, context=found, scratch=self.scratch)
+        return found
+
     def spans(self, texts: list[str]) -> list[dict[int, tuple[int, int] | None]]:
         """Per ASCII text, pattern index -> span of its ``re.search`` match (None: detected only)."""
         out: list[dict] = []
@@ -163,6 +170,11 @@ class Scanner:
                     found[pid] = m.span() if m else None
             out.append(found)
         return out
+
+
+def _note(pid, start, end, flags, found):
+    found[pid] = None
+    return False
 
 
 # Compiling ~200 patterns takes about a second; the compiled database is kept in the user's cache
