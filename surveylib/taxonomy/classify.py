@@ -281,15 +281,14 @@ def _field_weight(hit: tuple, title_weight: float) -> float:
     return title_weight if hit[1] else hit[2] if len(hit) > 2 else 1.0
 
 
-def _score(ids, compiled: _Compiled, hits: dict, title_weight: float):
-    """(score, [(contribution, match, in_title)]) of the signals ``ids`` found in one paper."""
-    score, out = 0.0, []
-    for sid in ids:
-        for hit in hits.get(sid, ()):
-            w = compiled.signals[sid].weight * _field_weight(hit, title_weight)
-            score += w
-            out.append((w, hit[0], hit[1]))
-    return score, out
+def _contributions(found_ids, compiled: _Compiled, hits: dict, title_weight: float) -> list:
+    """[(contribution, match, in_title)] of the signals ``found_ids`` (in order) in one paper."""
+    signals, out = compiled.signals, []
+    for sid in found_ids:
+        weight = signals[sid].weight
+        for hit in hits[sid]:
+            out.append((weight * _field_weight(hit, title_weight), hit[0], hit[1]))
+    return out
 
 
 def _evidence(hits, text: _Text, limit: int) -> str:
@@ -343,12 +342,14 @@ def _columns(texts: list[_Text], hits: list[dict], taxonomy: Taxonomy, compiled:
             best = np.zeros(n, dtype=np.int64)
         best[~positive] = len(sub_names) - 1
         ids = compiled.groups[("theme", theme.name)]
-        id_set = frozenset(ids)
+        id_set, rank = frozenset(ids), {sid: r for r, sid in enumerate(ids)}.__getitem__
         evidence = []
         for text, h in zip(texts, hits):
-            _, found = (0, None) if id_set.isdisjoint(h) else _score(ids, compiled, h, tw)
+            present = id_set.intersection(h)
             # Near misses keep their evidence too, so an author can see why a paper was left out.
-            evidence.append(_evidence(found, text, taxonomy.max_evidence) if found else "")
+            # (Signals in file order: the order ties keep in the evidence.)
+            evidence.append(_evidence(_contributions(sorted(present, key=rank), compiled, h, tw), text,
+                                      taxonomy.max_evidence) if present else "")
         out[theme.name] = positive.tolist()
         out[f"{theme.name}_score"] = score.tolist()
         out[f"{theme.name}_subtheme"] = sub_names[best].tolist()
