@@ -49,6 +49,9 @@ def fork_map(fn, parts: list) -> list:
             read, write = os.pipe()
             pid = os.fork()
             if pid == 0:  # the child: compute, send, and leave without running the parent's cleanup
+                # A collection would walk (and so write to, and copy) every page of the heap it
+                # shares with the parent; the child lives for one part, reference counting suffices.
+                gc.disable()
                 os.close(read)
                 code = 0
                 try:
