@@ -226,6 +226,26 @@ def test_hyperscan_claim_candidates_include_every_claim_pattern_that_matches():
         assert set(matching) <= set(cand)
 
 
+def test_claim_candidates_from_the_signal_scan_are_the_claim_patterns_that_match(taxonomy):
+    """The signal scan also finds each abstract's claim patterns (one Hyperscan pass for both):
+    exactly those that match, as the stand-alone claim scan finds them."""
+    from surveylib.sources import ingest
+    from surveylib.taxonomy.facts import _CLAIMS, _claim_candidates
+
+    corpus, _ = ingest(sorted((ROOT / "bib" / "sources").glob("*.txt")), root=ROOT)
+    texts = [_Text(t, a) for t, a in zip(corpus["title"].fillna(""), corpus["abstract"].fillna(""))]
+    texts.append(_Text("Ünïcode title", "Wir reduzieren 576 visual tokens to 64 tokens."))
+    claims: list = [None] * len(texts)
+    _match(_compiled(taxonomy), texts, fast=True, claims=claims)
+    assert claims[-1] is None  # not ASCII: not scanned, left to the plain path
+    abstracts = [t.abstract for t in texts[:-1]]
+    alone = _claim_candidates(abstracts * (2000 // len(abstracts) + 1))  # large enough for its own scan
+    for text, found, other in zip(abstracts, claims, alone):
+        matching = [k for k, (_, regex) in enumerate(_CLAIMS) if regex.search(text)]
+        assert found == matching == other, text[:80]
+    assert sum(map(len, claims[:-1])) > 30
+
+
 def test_claims_read_near_numbers_equal_claims_read_from_the_whole_text():
     from surveylib.sources import ingest
     from surveylib.taxonomy.facts import _CLAIMS

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..errors import SurveyError
 from ..workers import fork_map, paused_gc, split as _split, workers as _workers
-from .facts import _claim_candidates, claim_scanner, extract_facts
+from .facts import CLAIM_PATTERNS, _claim_candidates, extract_facts
 from .model import Signal, Taxonomy, load_taxonomy
 from .prefilter import Batch, Prefilter
 from . import scan
@@ -135,9 +135,13 @@ class _Compiled:
         return fast_test
 
     def scanner(self) -> "scan.Scanner":
+        """Every signal, then the claim patterns of :mod:`.facts` (ignoring case), in one
+        Hyperscan database: an abstract is scanned once for both."""
         if self._scanner is None:
-            located = set(range(len(self.signals))) - self.presence_only
-            self._scanner = scan.Scanner([s.pattern for s in self.signals], locate=located)
+            n = len(self.signals)
+            located = set(range(n)) - self.presence_only
+            self._scanner = scan.Scanner([s.pattern for s in self.signals] + CLAIM_PATTERNS,
+                                         caseless=range(n, n + len(CLAIM_PATTERNS)), locate=located)
         return self._scanner
 
 
@@ -179,49 +183,67 @@ def _match_batch(compiled: _Compiled, texts: list[_Text]) -> list[dict[int, list
     return found
 
 
-def _match(compiled: _Compiled, texts: list[_Text], fast: bool | None = None) -> list[dict[int, list]]:
+def _match(compiled: _Compiled, texts: list[_Text], fast: bool | None = None,
+           claims: list | None = None) -> list[dict[int, list]]:
     """Per text, signal id -> [((start, end), in_title)]: :func:`_match_scan` for large batches of
-    ASCII texts when Hyperscan is installed, :func:`_match_batch` for the rest. The same result."""
+    ASCII texts when Hyperscan is installed, :func:`_match_batch` for the rest. The same result.
+    ``claims``: a list, one None per text, where the scan puts each text's claim candidates (see
+    :func:`.facts._claim_candidates`); texts not scanned keep None."""
     if fast is None:
         fast = len(texts) >= scan.FAST_MIN
     if not (fast and scan.AVAILABLE):
         return _match_batch(compiled, texts)
     plain = [i for i, t in enumerate(texts) if not (t.ltitle.isascii() and t.labstract.isascii())]
     if not plain:
-        return _match_scan(compiled, texts)
+        return _match_scan(compiled, texts, claims)
     found: list[dict[int, list]] = [{}] * len(texts)
     skip = set(plain)
     rest = [i for i in range(len(texts)) if i not in skip]
+    scanned_claims: list = []
     for idx, matched in ((plain, _match_batch(compiled, [texts[i] for i in plain])),
-                         (rest, _match_scan(compiled, [texts[i] for i in rest]))):
+                         (rest, _match_scan(compiled, [texts[i] for i in rest], scanned_claims))):
         for i, hits in zip(idx, matched):
             found[i] = hits
+    if claims is not None:
+        for i, candidates in zip(rest, scanned_claims):
+            claims[i] = candidates
     return found
 
 
-def _match_scan(compiled: _Compiled, texts: list[_Text]) -> list[dict[int, list]]:
+def _match_scan(compiled: _Compiled, texts: list[_Text], claims: list | None = None) -> list[dict[int, list]]:
     """:func:`_match_batch` for ASCII texts, with one Hyperscan pass per field instead of one regex
     per signal (see :mod:`.scan`): theme signals get the span ``re.search`` gives, the others only
-    need to be present and get (0, 0)."""
+    need to be present and get (0, 0). The same pass finds each abstract's claim candidates: the
+    claim patterns it matches (those Hyperscan cannot compile always count); with ``claims`` (a
+    list), they are set there, text by text."""
     scanner, signals = compiled.scanner(), compiled.signals
-    n = len(texts)
+    n, first_claim = len(texts), len(signals)
     spans = scanner.spans([t.ltitle for t in texts] + [t.labstract for t in texts])
     nowhere = (0, 0)
+    unsupported = [sid for sid in scanner.unsupported if sid < first_claim]
+    claims_unsupported = [sid - first_claim for sid in scanner.unsupported if sid >= first_claim]
     found: list[dict[int, list]] = []
     for i, text in enumerate(texts):
-        hits: dict[int, list] = {sid: [(nowhere if span is None else span, True)] for sid, span in spans[i].items()}
+        hits: dict[int, list] = {sid: [(nowhere if span is None else span, True)]
+                                 for sid, span in spans[i].items() if sid < first_claim}
+        found_claims = []
         for sid, span in spans[n + i].items():
+            if sid >= first_claim:
+                found_claims.append(sid - first_claim)
+                continue
             hit = (nowhere if span is None else span, False)
             if sid in hits:
                 hits[sid].append(hit)
             else:
                 hits[sid] = [hit]
-        for sid in scanner.unsupported:  # patterns Hyperscan cannot compile: searched the plain way
+        for sid in unsupported:  # patterns Hyperscan cannot compile: searched the plain way
             for field_text, in_title in ((text.ltitle, True), (text.labstract, False)):
                 m = signals[sid].regex.search(field_text)
                 if m:
                     hits.setdefault(sid, []).append((m.span(), in_title))
         found.append(hits)
+        if claims is not None:
+            claims.append(sorted(found_claims) + claims_unsupported)
     return found
 
 
@@ -423,12 +445,14 @@ def classify(papers: pd.DataFrame, taxonomy: Taxonomy | str | Path, workers: int
         workers = _workers() if n >= PARALLEL_MIN else 1
     parts = _split(n, workers)
     if len(parts) > 1 and scan.AVAILABLE and len(parts[-1]) >= scan.FAST_MIN:
-        compiled.scanner(), claim_scanner()  # compiled (or loaded) once, before the processes part
+        compiled.scanner()  # compiled (or loaded) once, before the processes part
 
     def columns_of(part: range) -> dict[str, list]:
         texts = [_Text(titles[i], abstracts[i]) for i in part]
-        hits = _weigh(_match(compiled, texts), texts, taxonomy, compiled)
-        return _columns(texts, hits, taxonomy, compiled, _claim_candidates(abstracts[part.start:part.stop]))
+        claims: list = [None] * len(texts)
+        hits = _weigh(_match(compiled, texts, claims=claims), texts, taxonomy, compiled)
+        claims = _claim_candidates(abstracts[part.start:part.stop], known=claims)
+        return _columns(texts, hits, taxonomy, compiled, claims)
 
     with paused_gc():
         done = fork_map(columns_of, parts)

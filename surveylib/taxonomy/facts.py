@@ -54,21 +54,25 @@ _PREFILTER = None
 _SCANNER = None
 
 
+CLAIM_PATTERNS = [regex.pattern for _, regex in _CLAIMS]  # matched ignoring case
+
+
 def claim_scanner() -> "scan.Scanner":
     """The claim patterns compiled for Hyperscan (once per process)."""
     global _SCANNER
     if _SCANNER is None:
-        _SCANNER = scan.Scanner([regex.pattern for _, regex in _CLAIMS], caseless=True, locate=False)
+        _SCANNER = scan.Scanner(CLAIM_PATTERNS, caseless=True, locate=False)
     return _SCANNER
 
 
-def _claim_candidates(texts: list[str]) -> list[list[int]]:
+def _claim_candidates(texts: list[str], known: list | None = None) -> list[list[int]]:
     """Per text, the claim patterns that can match it: those that do (Hyperscan, large batches of
-    ASCII texts) or those whose required words it holds (see :mod:`.prefilter`)."""
+    ASCII texts) or those whose required words it holds (see :mod:`.prefilter`). ``known``: per
+    text, its candidates when a scan already found them (None where not)."""
     global _PREFILTER
-    per_text: list[list[int] | None] = [None] * len(texts)
-    todo = list(range(len(texts)))
-    if scan.AVAILABLE and len(texts) >= scan.FAST_MIN:
+    per_text: list[list[int] | None] = [None] * len(texts) if known is None else list(known)
+    todo = [i for i, found in enumerate(per_text) if found is None]
+    if scan.AVAILABLE and len(todo) >= scan.FAST_MIN:
         scanner = claim_scanner()
         ascii_ = [i for i in todo if texts[i].isascii()]
         for i, found in zip(ascii_, scanner.spans([texts[i] for i in ascii_])):

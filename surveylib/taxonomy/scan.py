@@ -80,7 +80,8 @@ def _shortest_bound(state, items: list, trailing: bool) -> int:
 class Scanner:
     """Patterns compiled into one Hyperscan database.
 
-    ``patterns``: regular expressions; ``caseless``: match ignoring case; ``locate``: the pattern
+    ``patterns``: regular expressions; ``caseless``: match ignoring case, for every pattern (True),
+    none (False) or the pattern indices given; ``locate``: the pattern
     indices whose spans are wanted (True: all, False: none); the others are only detected, which
     is faster. :meth:`spans` gives, per text, pattern index -> the span ``re.search`` finds (or
     None for a pattern only detected). Patterns Hyperscan cannot compile at all are listed in
@@ -89,34 +90,34 @@ class Scanner:
 
     def __init__(self, patterns: list[str], caseless: bool = False, locate=True):
         self.patterns = patterns
-        base = hyperscan.HS_FLAG_CASELESS if caseless else 0
-        single = base | hyperscan.HS_FLAG_SINGLEMATCH
-        wanted = set(range(len(patterns))) if locate is True else set(locate or ())
+        every = set(range(len(patterns)))
+        wanted = every if locate is True else set(locate or ())
+        folded = every if caseless is True else set(caseless or ())
         # Located patterns report every match end (the earliest is wanted, and Hyperscan does not
         # promise to report ends in order); the others report their first match only.
-        flags = {i: base if i in wanted else single for i in range(len(patterns))}
+        flags = {i: (hyperscan.HS_FLAG_CASELESS if i in folded else 0)
+                 | (0 if i in wanted else hyperscan.HS_FLAG_SINGLEMATCH) for i in range(len(patterns))}
         self.unsupported: list[int] = []
         cache = _cache_file(patterns, flags)
         loaded = _load(cache)
         if loaded is None:
-            self.db = self._compile(flags, single)
+            self.db = self._compile(flags)
             _save(cache, self.db, flags, self.unsupported)
         else:
             self.db, flags, self.unsupported = loaded
         self.scratch = hyperscan.Scratch(self.db) if self.db is not None else None
-        regex_flags = re.IGNORECASE if caseless else 0
         # index -> (regex, its reach, see _reach) for the patterns located
-        self.locates = {i: (rx, _reach(rx)) for i, f in flags.items() if f == base
-                        for rx in [re.compile(patterns[i], regex_flags)]}
+        self.locates = {i: (rx, _reach(rx)) for i, f in flags.items() if not f & hyperscan.HS_FLAG_SINGLEMATCH
+                        for rx in [re.compile(patterns[i], re.IGNORECASE if i in folded else 0)]}
 
-    def _compile(self, flags: dict[int, int], single: int):
+    def _compile(self, flags: dict[int, int]):
         try:
             return self._db(flags)
         except hyperscan.error:
             pass
         # Something did not compile: find out pattern by pattern (slower, only on odd taxonomies).
         for i in list(flags):
-            for f in (flags[i], single):
+            for f in (flags[i], flags[i] | hyperscan.HS_FLAG_SINGLEMATCH):
                 try:
                     self._db({i: f})
                     flags[i] = f
