@@ -182,6 +182,7 @@ def _note(pid, start, end, flags, found):
 # directory, keyed by the patterns and flags, so only the first run after a taxonomy edit pays it.
 
 _CACHE_VERSION = 3  # bump when how patterns are compiled changes
+CACHE_KEEP = 32  # databases kept (each taxonomy edit makes a new one); the least recently used go
 
 
 def _cache_dir() -> Path:
@@ -198,9 +199,14 @@ def _load(path: Path):
     try:
         meta = json.loads(path.with_suffix(".json").read_text())
         flags = {int(k): int(v) for k, v in meta["flags"].items()}
-        return hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK), flags, [int(i) for i in meta["unsupported"]]
+        db = hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
     except Exception:  # missing, truncated or from another Hyperscan build: compile again
         return None
+    try:
+        os.utime(path)  # used now: the last to be pruned
+    except OSError:
+        pass
+    return db, flags, [int(i) for i in meta["unsupported"]]
 
 
 def _save(path: Path, db, flags: dict[int, int], unsupported: list[int]) -> None:
@@ -212,5 +218,22 @@ def _save(path: Path, db, flags: dict[int, int], unsupported: list[int]) -> None
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path.with_suffix(".json"), json.dumps({"flags": flags, "unsupported": unsupported}))
         atomic_write_bytes(path, hyperscan.dumpb(db))
+        _prune(path.parent, CACHE_KEEP)
     except OSError:  # a read-only home: no cache, just slower
         pass
+
+
+def _prune(folder: Path, keep: int) -> None:
+    """Delete all but the ``keep`` most recently used databases in ``folder`` (with their metadata)."""
+    found = []
+    for db_file in folder.glob("*.hsdb"):
+        try:
+            found.append((db_file.stat().st_mtime, db_file))
+        except OSError:  # deleted meanwhile by another process pruning
+            continue
+    for _, db_file in sorted(found, reverse=True)[keep:]:
+        for stale in (db_file, db_file.with_suffix(".json")):
+            try:
+                stale.unlink()
+            except OSError:
+                pass
