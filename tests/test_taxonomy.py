@@ -417,3 +417,38 @@ def test_hyperscan_background_cues_equal_the_plain_regexes(taxonomy):
     found = [fast(s) for s in sentences]
     assert found == [plain(s) for s in sentences]
     assert found[:3] == [True, False, True] and 50 < sum(found) < len(found) - 50
+
+
+def test_a_needs_other_signal_counts_only_with_another_signal_of_its_theme(tmp_path):
+    """A weak cue marked needs = "other" adds nothing alone, and its full weight in company; the
+    same on the plain and the Hyperscan path."""
+    from surveylib.taxonomy.classify import classify_one
+
+    body = """
+[themes.pruning]
+threshold = 1
+signals = [{{ pattern = '\\btoken pruning', weight = 3 }},
+           {{ pattern = '\\blatency\\b', weight = 1{needs} }},
+           {{ pattern = '\\bquantiz\\w*', weight = -1 }}]
+"""
+    (tmp_path / "needs.toml").write_text(body.format(needs=', needs = "other"'), encoding="utf-8")
+    (tmp_path / "always.toml").write_text(body.format(needs=""), encoding="utf-8")
+    needs, always = load_taxonomy(tmp_path / "needs.toml"), load_taxonomy(tmp_path / "always.toml")
+    papers = pd.DataFrame({"title": ["A", "B", "C", "D"], "abstract": [
+        "We cut the latency of serving.",                       # the weak cue alone
+        "We cut the latency of serving with token pruning.",   # in company
+        "Quantized weights cut the latency.",                  # a negative signal is no company
+        "Token pruning for images."]})                         # the strong cue alone
+    expected_needs, expected_always = [0.0, 4.0, -1.0, 3.0], [1.0, 4.0, 0.0, 3.0]
+    for tax, expected in ((needs, expected_needs), (always, expected_always)):
+        plain = classify(papers, tax)
+        assert plain["pruning_score"].tolist() == expected
+        assert [classify_one(t, a, tax)["pruning_score"] for t, a in zip(papers.title, papers.abstract)] == expected
+        if scan.AVAILABLE:  # a batch large enough for the Hyperscan path gives the same scores
+            big = classify(pd.concat([papers] * (scan.FAST_MIN // 4 + 1), ignore_index=True), tax, workers=1)
+            assert big["pruning_score"].tolist()[:4] == expected
+            assert big["pruning_evidence"].tolist()[:4] == plain["pruning_evidence"].tolist()
+    assert classify(papers, needs)["pruning_evidence"][0] == ""  # the lone cue is no evidence either
+    (tmp_path / "bad.toml").write_text(body.format(needs=', needs = "company"'), encoding="utf-8")
+    with pytest.raises(SurveyError, match="needs"):
+        load_taxonomy(tmp_path / "bad.toml")

@@ -100,6 +100,15 @@ class _Compiled:
         # (requires, sub-themes, facets) presence is all that counts, and no span is located.
         self.presence_only = {sid for key, ids in self.groups.items() if key[0] != "theme" for sid in ids}
         self.foreground = _any_of(taxonomy.foreground)
+        # Signals that count only in company (needs = "other"): sid -> the theme's other positive signals.
+        self.needs: dict[int, frozenset] = {}
+        for key, ids in self.groups.items():
+            if key[0] == "theme":
+                positive = {sid for sid in ids if self.signals[sid].weight > 0}
+                for sid in ids:
+                    if self.signals[sid].needs == "other":
+                        self.needs[sid] = frozenset(positive - {sid})
+        self.needy = frozenset(self.needs)
         # Signal -> group weights, so that every group's score is one matrix product.
         self.group_keys = list(self.groups)
         self.weights = np.zeros((len(self.signals), len(self.group_keys)), dtype=np.float32)
@@ -252,7 +261,11 @@ def _weigh(hits: list[dict[int, list]], texts: list[_Text], taxonomy: Taxonomy,
     """Hits with ``[((start, end), in_title, factor)]`` for the positive theme signals (the others
     keep ``((start, end), in_title)``, factor 1): ``factor`` is the taxonomy's background_weight
     when a signal is found in the abstract only in sentences that set the scene (prior work, the
-    field's state), else 1. A later match in a sentence about the paper itself is preferred."""
+    field's state), else 1. A later match in a sentence about the paper itself is preferred.
+    First, a signal that needs company (``needs = "other"``) is dropped from a paper where no
+    other positive signal of its theme is found (see :func:`_in_company`)."""
+    if compiled.needy:
+        hits = _in_company(hits, compiled)
     if compiled.background is None or taxonomy.background_weight == 1.0:
         return hits
     low, signals = taxonomy.background_weight, compiled.signals
@@ -281,6 +294,21 @@ def _weigh(hits: list[dict[int, list]], texts: list[_Text], taxonomy: Taxonomy,
                 weighed = dict(h)
             weighed[sid] = found
         out.append(weighed)
+    return out
+
+
+def _in_company(hits: list[dict[int, list]], compiled: _Compiled) -> list[dict[int, list]]:
+    """``hits`` without the needs = "other" signals found alone (no other positive signal of their
+    theme in the paper, in either field); papers that lose none keep their dict, not a copy."""
+    needy, needs = compiled.needy, compiled.needs
+    out = []
+    for h in hits:
+        found = needy.intersection(h)
+        if found:
+            lonely = [sid for sid in found if needs[sid].isdisjoint(h)]
+            if lonely:
+                h = {sid: where for sid, where in h.items() if sid not in lonely}
+        out.append(h)
     return out
 
 

@@ -18,6 +18,8 @@ table and nothing else. Layout::
       { pattern = 'token (?:pruning|merging)', weight = 3 },
       { pattern = 'quantiz\\w*', weight = -1 },     # a negative weight is evidence against
       'visual tokens',                              # a bare pattern has weight 1
+      { pattern = 'plug-and-play', weight = 0.5, needs = "other" },   # counts only with another
+                                                    # positive signal of the theme (a weak cue)
     ]
     requires = ['\\b(?:visual|image|video|audio|multimodal)\\b']   # optional: needed to be in the theme
     [[themes.token_compression.subthemes]]
@@ -45,7 +47,8 @@ from pathlib import Path
 from ..errors import SurveyError
 from .prefilter import uppercase_literals
 
-_SIGNAL_KEYS = {"pattern", "weight", "label"}
+_SIGNAL_KEYS = {"pattern", "weight", "label", "needs"}
+_NEEDS = ("other",)
 _THEME_KEYS = {"label", "description", "threshold", "fallback_subtheme", "signals", "subthemes", "requires"}
 _SUBTHEME_KEYS = {"name", "label", "description", "signals"}
 
@@ -57,6 +60,9 @@ class Signal:
     pattern: str
     weight: float = 1.0
     regex: re.Pattern = field(default=None, compare=False, repr=False)
+    # "other": a theme signal that counts only when another positive signal of its theme is also
+    # found in the paper (a weak cue that is evidence only in company); None: always counts.
+    needs: str | None = None
 
 
 @dataclass(frozen=True)
@@ -145,14 +151,18 @@ def _signals(raw, where: str) -> tuple[Signal, ...]:
     for i, item in enumerate(raw):
         here = f"{where}[{i}]"
         if isinstance(item, str):
-            pattern, weight = item, 1.0
+            pattern, weight, needs = item, 1.0, None
         elif isinstance(item, dict):
             unknown = set(item) - _SIGNAL_KEYS
             if unknown:
                 raise SurveyError(f"unknown field(s) {sorted(unknown)} in a signal", where=here,
-                                  hint="a signal has 'pattern' and optional 'weight'")
+                                  hint="a signal has 'pattern' and optional 'weight' and 'needs'")
             pattern = item.get("pattern")
             weight = item.get("weight", 1.0)
+            needs = item.get("needs")
+            if needs is not None and needs not in _NEEDS:
+                raise SurveyError(f"needs = {needs!r} is not one of {list(_NEEDS)}", where=here,
+                                  hint='needs = "other": the signal counts only when another signal of its theme is found')
             if not isinstance(pattern, str):
                 raise SurveyError("signal has no 'pattern' string", where=here)
             if isinstance(weight, bool) or not isinstance(weight, (int, float)):
@@ -165,7 +175,7 @@ def _signals(raw, where: str) -> tuple[Signal, ...]:
         if upper:
             raise SurveyError(f"pattern {pattern!r} has upper-case letters {''.join(upper)!r}; it is matched on "
                               "lower-cased text, so they never match", where=here, hint="write patterns in lower case")
-        out.append(Signal(pattern, float(weight), _compile(pattern, here)))
+        out.append(Signal(pattern, float(weight), _compile(pattern, here), needs))
     return tuple(out)
 
 
