@@ -47,6 +47,13 @@ class _SurveyMixin:
         self.register_preprocessor(NumberingPreprocessor(parent=self, to=self.survey_format), enabled=True)
         self.register_preprocessor(CitationPreprocessor(parent=self, to=self.survey_format), enabled=True)
 
+    def _over_defaults(self, ours: TConfig) -> TConfig:
+        """``ours`` plus the cell-tag settings, layered over nbconvert's defaults for this exporter."""
+        ours.merge(_tag_config())
+        base = super().default_config.copy()
+        base.merge(ours)  # ours win over nbconvert's defaults
+        return base
+
 
 _IMG_NO_ALT_RE = re.compile(r"<img\b(?![^>]*\balt=)", re.IGNORECASE)
 _FOCUSABLE_RE = re.compile(
@@ -89,12 +96,8 @@ class SurveyHTMLExporter(_SurveyMixin, HTMLExporter):
 
     @property
     def default_config(self):
-        c = TConfig({"HTMLExporter": {"exclude_input_prompt": True, "exclude_output_prompt": True,
-                                      "anchor_link_text": ""}})
-        c.merge(_tag_config())
-        base = super().default_config.copy()
-        base.merge(c)  # ours win over nbconvert's defaults
-        return base
+        return self._over_defaults(TConfig({"HTMLExporter": {
+            "exclude_input_prompt": True, "exclude_output_prompt": True, "anchor_link_text": ""}}))
 
 
 class SurveyLatexExporter(_SurveyMixin, LatexExporter):
@@ -113,12 +116,9 @@ class SurveyLatexExporter(_SurveyMixin, LatexExporter):
 
     @property
     def default_config(self):
-        c = TConfig({"LatexExporter": {"exclude_input_prompt": True, "exclude_output_prompt": True},
-                     # as nbconvert's LaTeX priority, plus HTML (pandoc converts it) before plain text
-                     "NbConvertBase": {"display_data_priority": [
-                         "text/latex", "application/pdf", "image/png", "image/jpeg", "image/svg+xml",
-                         "text/markdown", "text/html", "text/plain"]}})
-        c.merge(_tag_config())
-        base = super().default_config.copy()
-        base.merge(c)  # ours win over nbconvert's defaults
-        return base
+        return self._over_defaults(TConfig({
+            "LatexExporter": {"exclude_input_prompt": True, "exclude_output_prompt": True},
+            # as nbconvert's LaTeX priority, plus HTML (pandoc converts it) before plain text
+            "NbConvertBase": {"display_data_priority": [
+                "text/latex", "application/pdf", "image/png", "image/jpeg", "image/svg+xml",
+                "text/markdown", "text/html", "text/plain"]}}))
