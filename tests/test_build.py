@@ -60,6 +60,16 @@ def edit_cell(root: Path, notebook: str, index: int, source: str, cell_type: str
     nbformat.write(nb, path)
 
 
+def add_notebook(root: Path, name: str, heading: str, code: str) -> None:
+    """A third notebook (a heading and one code cell) written and listed after 02_methods in survey.toml."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(heading), nbformat.v4.new_code_cell(code)]
+    nbformat.write(nb, root / "notebooks" / name)
+    toml = root / "survey.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        '"notebooks/02_methods.ipynb"]', f'"notebooks/02_methods.ipynb", "notebooks/{name}"]'), encoding="utf-8")
+
+
 # -- structure of the HTML ---------------------------------------------------------------------
 
 class _Collect(html.parser.HTMLParser):
@@ -227,14 +237,9 @@ def test_code_that_reads_a_notebook_follows_its_citations(built, tmp_path):
     """A notebook whose code asks what another cites (Survey.cited) re-executes when that
     notebook's citations change, not when only its other prose does."""
     root = copy_project(built[0], tmp_path / "proj")
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("# Reader"),
-                nbformat.v4.new_code_cell("import surveylib as sl\n"
-                                          "print('intro cites', len(sl.open_survey().cited('01_intro.ipynb')), 'times')")]
-    nbformat.write(nb, root / "notebooks" / "03_reader.ipynb")
-    toml = root / "survey.toml"
-    toml.write_text(toml.read_text(encoding="utf-8").replace(
-        '"notebooks/02_methods.ipynb"]', '"notebooks/02_methods.ipynb", "notebooks/03_reader.ipynb"]'), encoding="utf-8")
+    add_notebook(root, "03_reader.ipynb", "# Reader",
+                 "import surveylib as sl\n"
+                 "print('intro cites', len(sl.open_survey().cited('01_intro.ipynb')), 'times')")
     first = build_survey(load_config(root), formats=("html",), progress=None)
     # survey.toml is data every notebook may read: changing it re-executes all of them
     assert first.executed == ["notebooks/01_intro.ipynb", "notebooks/02_methods.ipynb", "notebooks/03_reader.ipynb"]
@@ -352,8 +357,7 @@ def test_kernels_share_the_survey_the_build_computed_once(built, tmp_path):
     page = sorted((REAL_ROOT / "bib" / "sources").glob("*.txt"))[0]
     shutil.copy(page, root / "bib" / "sources" / "papers.txt")
     shutil.copy(REAL_ROOT / "bib" / "taxonomy.toml", root / "bib" / "taxonomy.toml")
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("# Data"), nbformat.v4.new_code_cell(
+    add_notebook(root, "03_data.ipynb", "# Data", (
         "import surveylib as sl\n"
         "from surveylib.build.snapshot import shared_frames\n"
         "from surveylib.taxonomy import corpus_taxonomy\n"
@@ -362,11 +366,7 @@ def test_kernels_share_the_survey_the_build_computed_once(built, tmp_path):
         "survey.taxonomy['changed'] = 1  # a notebook changing its frame changes only its own\n"
         "again = sl.open_survey().taxonomy\n"
         "print('shared', shared_frames(survey.config) is not None, len(again),\n"
-        "      again.equals(fresh), 'changed' in again)")]
-    nbformat.write(nb, root / "notebooks" / "03_data.ipynb")
-    toml = root / "survey.toml"
-    toml.write_text(toml.read_text(encoding="utf-8").replace(
-        '"notebooks/02_methods.ipynb"]', '"notebooks/02_methods.ipynb", "notebooks/03_data.ipynb"]'), encoding="utf-8")
+        "      again.equals(fresh), 'changed' in again)"))
     result = build_survey(load_config(root), formats=("html",), progress=None)
     assert "notebooks/03_data.ipynb" in result.executed
     assert len(list((root / "build" / ".cache").glob("survey-*.pkl"))) == 1
