@@ -3,9 +3,10 @@
 Python's ``re`` runs one pattern at a time; a taxonomy has ~200 of them and a corpus can have
 100,000 abstracts. Hyperscan compiles every pattern into one automaton and scans each text once,
 reporting which patterns match and where matches end. For a pattern whose span is wanted,
-Python's ``re`` then searches from just before the earliest end (see :func:`_reach`), so spans, and therefore evidence, are exactly
-what ``pattern.search`` gives (the tests compare the two on every shipped paper). Hyperscan's
-start-of-match tracking would say the same, but makes the scan about twice as slow.
+Python's ``re`` then searches from just before the earliest end (see :func:`_reach`), so spans,
+and therefore evidence, are exactly what ``pattern.search`` gives (the tests compare the two on
+every shipped paper). Hyperscan's start-of-match tracking would say the same, but makes the
+scan about twice as slow.
 
 Hyperscan's ``\\w``, ``\\b`` and ``\\s`` are ASCII, Python's are Unicode, so only ASCII texts are
 scanned here; the caller handles the rest the plain way. Without the ``hyperscan`` package
