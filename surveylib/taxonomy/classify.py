@@ -473,7 +473,8 @@ def classify(papers: pd.DataFrame, taxonomy: Taxonomy | str | Path, workers: int
         workers = _workers() if n >= PARALLEL_MIN else 1
     parts = _split(n, workers)
     if len(parts) > 1 and scan.AVAILABLE and len(parts[-1]) >= scan.FAST_MIN:
-        compiled.scanner()  # compiled (or loaded) once, before the processes part
+        # Compiled (or loaded) once, before the processes part, not once in each.
+        compiled.scanner(), compiled.sets_scene(fast=True)
 
     def columns_of(part: range) -> dict[str, list]:
         texts = [_Text(titles[i], abstracts[i]) for i in part]
