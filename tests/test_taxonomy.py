@@ -452,3 +452,10 @@ signals = [{{ pattern = '\\btoken pruning', weight = 3 }},
     (tmp_path / "bad.toml").write_text(body.format(needs=', needs = "company"'), encoding="utf-8")
     with pytest.raises(SurveyError, match="needs"):
         load_taxonomy(tmp_path / "bad.toml")
+
+
+def test_a_taxonomy_without_scene_cues_has_no_scene_setting_sentences(tmp_path):
+    tax = _mini(tmp_path, _MINI.replace("background = ['^(?:recent|existing) ']\n", ""))
+    assert tax.background == ()
+    for fast in (False, True):  # also on the Hyperscan path, which large batches take
+        assert _compiled(tax).sets_scene(fast=fast)("recent visual models use token pruning.") is False

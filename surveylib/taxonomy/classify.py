@@ -124,9 +124,9 @@ class _Compiled:
         cues, unless = self.background, self.foreground
 
         def plain(sentence: str) -> bool:
-            return cues.search(sentence) is not None and not (unless and unless.search(sentence))
+            return cues is not None and cues.search(sentence) is not None and not (unless and unless.search(sentence))
 
-        if not (fast and scan.AVAILABLE):
+        if cues is None or not (fast and scan.AVAILABLE):
             return plain
         if self._cue_scanner is None:
             self._cue_scanner = scan.Scanner([cues.pattern] + ([unless.pattern] if unless else []), locate=False)
