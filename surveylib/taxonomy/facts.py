@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from ..corpus import code_and_project_url, find_urls
+from . import scan
 from .prefilter import Prefilter
 
 _NUM = r"\d+(?:[.,]\d+)*"
@@ -50,21 +51,36 @@ _METHOD_WE = re.compile(
 
 _DIGIT = re.compile(r"\d")
 _PREFILTER = None
+_SCANNER = None
 
 
 CLAIM_PATTERNS = [regex.pattern for _, regex in _CLAIMS]  # matched ignoring case
 
 
+def claim_scanner() -> "scan.Scanner":
+    """The claim patterns compiled for Hyperscan (once per process)."""
+    global _SCANNER
+    if _SCANNER is None:
+        _SCANNER = scan.Scanner(CLAIM_PATTERNS, caseless=True, locate=False)
+    return _SCANNER
+
+
 def _claim_candidates(texts: list[str], known: list | None = None) -> list[list[int]]:
-    """Per text, the claim patterns that can match it: those the classifier's Hyperscan pass
-    found (``known``: per text, its candidates, or None where that pass did not scan it; see
-    :func:`.classify._match_scan`), else those whose required words it holds (see :mod:`.prefilter`)."""
+    """Per text, the claim patterns that can match it: those that do (Hyperscan, large batches of
+    ASCII texts) or those whose required words it holds (see :mod:`.prefilter`). ``known``: per
+    text, its candidates when a scan already found them (None where not)."""
     global _PREFILTER
     per_text: list[list[int] | None] = [None] * len(texts) if known is None else list(known)
     todo = [i for i, found in enumerate(per_text) if found is None]
+    if scan.AVAILABLE and len(todo) >= scan.FAST_MIN:
+        scanner = claim_scanner()
+        ascii_ = [i for i in todo if texts[i].isascii()]
+        for i, found in zip(ascii_, scanner.spans([texts[i] for i in ascii_])):
+            per_text[i] = sorted(k for k in found if k not in scanner.unsupported) + scanner.unsupported
+        todo = [i for i in todo if per_text[i] is None]
     if todo:
         if _PREFILTER is None:
-            _PREFILTER = Prefilter(CLAIM_PATTERNS)
+            _PREFILTER = Prefilter([regex.pattern for _, regex in _CLAIMS])
         for i in todo:
             per_text[i] = []
         for k, cand in enumerate(_PREFILTER.candidates([texts[i].lower() for i in todo])):
