@@ -244,6 +244,10 @@ def test_claim_candidates_from_the_signal_scan_are_the_claim_patterns_that_match
         matching = [k for k, (_, regex) in enumerate(_CLAIMS) if regex.search(text)]
         assert found == matching == other, text[:80]
     assert sum(map(len, claims[:-1])) > 30
+    # All texts ASCII (one scan, no plain path): the same candidates, set in place text by text.
+    only_ascii: list = [None] * (len(texts) - 1)
+    _match(_compiled(taxonomy), texts[:-1], fast=True, claims=only_ascii)
+    assert only_ascii == claims[:-1]
 
 
 def test_claims_read_near_numbers_equal_claims_read_from_the_whole_text():

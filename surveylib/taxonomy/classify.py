@@ -203,16 +203,18 @@ def _match(compiled: _Compiled, texts: list[_Text], fast: bool | None = None,
     if not (fast and scan.AVAILABLE):
         return _match_batch(compiled, texts)
     plain = [i for i, t in enumerate(texts) if not (t.ltitle.isascii() and t.labstract.isascii())]
-    if not plain:
-        return _match_scan(compiled, texts, claims)
-    found: list[dict[int, list]] = [{}] * len(texts)
-    skip = set(plain)
-    rest = [i for i in range(len(texts)) if i not in skip]
     scanned_claims: list = []
-    for idx, matched in ((plain, _match_batch(compiled, [texts[i] for i in plain])),
-                         (rest, _match_scan(compiled, [texts[i] for i in rest], scanned_claims))):
-        for i, hits in zip(idx, matched):
-            found[i] = hits
+    if not plain:
+        found = _match_scan(compiled, texts, scanned_claims)
+        rest = range(len(texts))
+    else:
+        found = [{}] * len(texts)
+        skip = set(plain)
+        rest = [i for i in range(len(texts)) if i not in skip]
+        for idx, matched in ((plain, _match_batch(compiled, [texts[i] for i in plain])),
+                             (rest, _match_scan(compiled, [texts[i] for i in rest], scanned_claims))):
+            for i, hits in zip(idx, matched):
+                found[i] = hits
     if claims is not None:
         for i, candidates in zip(rest, scanned_claims):
             claims[i] = candidates
