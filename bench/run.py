@@ -74,6 +74,7 @@ def one_pipeline(size: int, fmt: str) -> dict:
     shutil.rmtree(project, ignore_errors=True)
     (project / "bib").mkdir(parents=True)
     shutil.copy(REPO / "bib" / "taxonomy.toml", project / "bib" / "taxonomy.toml")
+    shutil.copy(REPO / "bib" / "learned.json", project / "bib" / "learned.json")  # the model the taxonomy names
     sources = [str(p) for p in files]
     (project / "survey.toml").write_text(
         '[survey]\ntitle = "bench"\n[corpus]\nsources = ' + json.dumps(sources) + "\n", encoding="utf-8")

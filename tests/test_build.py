@@ -357,6 +357,7 @@ def test_kernels_share_the_survey_the_build_computed_once(built, tmp_path):
     page = sorted((REAL_ROOT / "bib" / "sources").glob("*.txt"))[0]
     shutil.copy(page, root / "bib" / "sources" / "papers.txt")
     shutil.copy(REAL_ROOT / "bib" / "taxonomy.toml", root / "bib" / "taxonomy.toml")
+    shutil.copy(REAL_ROOT / "bib" / "learned.json", root / "bib" / "learned.json")  # the model the taxonomy names
     add_notebook(root, "03_data.ipynb", "# Data", (
         "import surveylib as sl\n"
         "from surveylib.build.snapshot import shared_frames\n"

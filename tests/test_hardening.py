@@ -245,6 +245,7 @@ def make_project(root: Path, sources: int = 4, notebook: bool = False) -> Path:
     for page in sorted((REPO / "bib" / "sources").glob("*.txt"))[:sources]:
         shutil.copy(page, root / "bib" / "sources" / page.name)
     shutil.copy(REPO / "bib" / "taxonomy.toml", root / "bib" / "taxonomy.toml")
+    shutil.copy(REPO / "bib" / "learned.json", root / "bib" / "learned.json")  # the model the taxonomy names
     shutil.copy(REPO / "bib" / "keys.csv", root / "bib" / "keys.csv")
     (root / "bib" / "overrides.csv").write_text("key,theme,value,note\n", encoding="utf-8")
     toml = '[survey]\ntitle = "Hardening survey"\nauthors = ["Tester"]\n[corpus]\nsources = ["bib/sources/*.txt"]\n'

@@ -59,7 +59,9 @@ signals = ['flops']
 """
     path = tmp_path / "taxonomy.toml"
     path.write_text(TAXONOMY.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    shutil.copy(TAXONOMY.with_name("learned.json"), tmp_path / "learned.json")  # the model it names
     tax = load_taxonomy(path)
+    assert "efficiency_claims" not in tax.learned.themes  # a new theme: its rules decide it
     assert tax.names == THEMES + ["efficiency_claims"]
     out = classify(papers, tax)
     assert bool(out.loc["p1", "efficiency_claims"]) is True
@@ -309,6 +311,7 @@ def project(tmp_path):
     shutil.copy(FIX / "tax_papers.jsonl", tmp_path / "papers.jsonl")
     (tmp_path / "bib").mkdir()
     shutil.copy(TAXONOMY, tmp_path / "bib" / "taxonomy.toml")
+    shutil.copy(TAXONOMY.with_name("learned.json"), tmp_path / "bib" / "learned.json")  # the model the taxonomy names
     (tmp_path / "survey.toml").write_text('[corpus]\nsources = ["papers.jsonl"]\n', encoding="utf-8")
     return tmp_path
 

@@ -10,7 +10,7 @@ from .. import __version__
 from ..config import Config, load_config
 from ..errors import SurveyError
 
-COMMANDS = ["ingest", "bib", "taxonomy", "classify", "eval", "check", "build", "enrich"]
+COMMANDS = ["ingest", "bib", "taxonomy", "classify", "eval", "train", "check", "build", "enrich"]
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from ..errors import SurveyError
 from ..workers import fork_map, paused_gc, split as _split, workers as _workers
+from .learned import probabilities, rule_feature
 from .facts import CLAIM_PATTERNS, _claim_candidates, extract_facts
 from .model import Signal, Taxonomy, load_taxonomy
 from .prefilter import Batch, Prefilter
@@ -91,6 +93,20 @@ class _Compiled:
         for name, facet in taxonomy.facets.items():
             for value, signals in facet.values.items():
                 add(("facet", name, value), signals)
+        # Learned cues (see .learned): searched once even when several themes weigh them, each
+        # theme with its own weight (``cue_weight``); their sums are log-odds, not scores.
+        cue_weight: dict[tuple, float] = {}
+        learned_sid: dict[str, int] = {}
+        for name, model in (taxonomy.learned.themes.items() if taxonomy.learned else ()):
+            ids = self.groups[("learned", name)] = []
+            for cue in model.cues:
+                sid = learned_sid.get(cue.phrase)
+                if sid is None:
+                    sid = learned_sid[cue.phrase] = len(self.signals)
+                    self.signals.append(Signal(cue.pattern, 0.0, re.compile(cue.pattern)))
+                ids.append(sid)
+                cue_weight[("learned", name), sid] = cue.weight
+        self.cue_phrase = {sid: phrase for phrase, sid in learned_sid.items()}
         self.prefilter = Prefilter([s.pattern for s in self.signals])
         self._scanner = self._cue_scanner = None
         self.background = _any_of(taxonomy.background)
@@ -111,10 +127,10 @@ class _Compiled:
         self.needy = frozenset(self.needs)
         # Signal -> group weights, so that every group's score is one matrix product.
         self.group_keys = list(self.groups)
-        self.weights = np.zeros((len(self.signals), len(self.group_keys)), dtype=np.float32)
+        self.weights = np.zeros((len(self.signals), len(self.group_keys)))
         for g, key in enumerate(self.group_keys):
             for sid in self.groups[key]:
-                self.weights[sid, g] = self.signals[sid].weight
+                self.weights[sid, g] = cue_weight[key, sid] if key[0] == "learned" else self.signals[sid].weight
         self.column = {key: g for g, key in enumerate(self.group_keys)}
 
     def sets_scene(self, fast: bool = False):
@@ -355,17 +371,33 @@ def _evidence(hits, text: _Text, limit: int) -> str:
     return " | ".join(parts)
 
 
+def _cue_evidence(compiled: _Compiled, theme: str, hits: dict, title_weight: float, limit: int) -> str:
+    """The learned cues that raised a paper's probability most, as ``+1.2 "phrase" (title)``."""
+    ids, weights, g = compiled.groups[("learned", theme)], compiled.weights, compiled.column[("learned", theme)]
+    found = []
+    for sid in ids:
+        for hit in hits.get(sid, ()):
+            w = float(weights[sid, g]) * (title_weight if hit[1] else 1.0)
+            if w > 0:
+                found.append((w, compiled.cue_phrase[sid], hit[1]))
+    found.sort(key=lambda f: (-f[0], f[1]))
+    return " ".join(f'{w:+.2g} "{phrase}"' + (" (title)" if in_title else "") for w, phrase, in_title in found[:limit])
+
+
 def _scores(hits: list[dict], compiled: _Compiled, title_weight: float) -> np.ndarray:
     """(texts x groups) scores: every theme, sub-theme and facet value at once, as one product of
-    the found-signal matrices (title hits weighted ``title_weight``) with the signal weights."""
+    the sparse found-signal matrix (title hits weighted ``title_weight``) with the signal weights."""
     n, m = len(hits), len(compiled.signals)
     # (text x signal, weight) of every hit; the weight is _field_weight's, inlined: this is the
     # innermost loop of a large corpus.
     flat = [(i * m + sid, title_weight if hit[1] else hit[2] if len(hit) > 2 else 1.0)
             for i, h in enumerate(hits) for sid, where in h.items() for hit in where]
-    cells, vals = zip(*flat) if flat else ((), ())
-    found = np.bincount(np.asarray(cells, dtype=np.int64), weights=np.asarray(vals, dtype=np.float64),
-                        minlength=n * m).astype(np.float32).reshape(n, m)
+    if not flat:
+        return np.zeros((n, len(compiled.group_keys)))
+    cells, vals = zip(*flat)
+    cells = np.asarray(cells, dtype=np.int64)
+    # Sparse: a paper holds a few dozen of the hundreds of signals (duplicates are summed).
+    found = sparse.csr_matrix((np.asarray(vals, dtype=np.float64), (cells // m, cells % m)), shape=(n, m))
     return found @ compiled.weights
 
 
@@ -376,12 +408,23 @@ def _columns(texts: list[_Text], hits: list[dict], taxonomy: Taxonomy, compiled:
     out: dict[str, list] = {}
     # Chunks bound the memory of the found-signal matrix.
     parts = [_scores(hits[c0:c0 + CHUNK], compiled, tw) for c0 in range(0, n, CHUNK)]
-    scores = np.concatenate(parts) if parts else np.zeros((0, len(compiled.group_keys)), dtype=np.float32)
+    scores = np.concatenate(parts) if parts else np.zeros((0, len(compiled.group_keys)))
     col = compiled.column
     for theme in taxonomy.themes:
-        # float32 sums can differ from the exact sum in the last bits: round before comparing.
-        score = np.round(scores[:, col[("theme", theme.name)]].astype(np.float64), 3)
+        # Sums of decimal weights can differ from the exact sum in the last bits: round before comparing.
+        score = np.round(scores[:, col[("theme", theme.name)]], 3)
         positive = score >= theme.threshold
+        model = taxonomy.learned.themes.get(theme.name) if taxonomy.learned else None
+        if model is not None:
+            # The learned model adds the papers the rules miss; it removes none (see .learned).
+            probability = np.round(probabilities(
+                model.intercept + model.rule_weight * rule_feature(score, theme.threshold)
+                + scores[:, col[("learned", theme.name)]]), 3)
+            # Only near misses: the rules must have found some evidence for the theme.
+            added = ~positive & (score > 0) & (probability >= model.threshold)
+            positive = positive | added
+        else:
+            added = np.zeros(n, dtype=bool)
         if theme.requires:
             positive &= scores[:, col[("requires", theme.name)]] > 0
         subs = theme.subthemes
@@ -396,12 +439,17 @@ def _columns(texts: list[_Text], hits: list[dict], taxonomy: Taxonomy, compiled:
         ids = compiled.groups[("theme", theme.name)]
         id_set, rank = frozenset(ids), {sid: r for r, sid in enumerate(ids)}.__getitem__
         evidence = []
-        for text, h in zip(texts, hits):
+        for i, (text, h) in enumerate(zip(texts, hits)):
             present = id_set.intersection(h)
             # Near misses keep their evidence too, so an author can see why a paper was left out.
             # (Signals in file order: the order ties keep in the evidence.)
-            evidence.append(_evidence(_contributions(sorted(present, key=rank), compiled, h, tw), text,
-                                      taxonomy.max_evidence) if present else "")
+            found = (_evidence(_contributions(sorted(present, key=rank), compiled, h, tw), text,
+                               taxonomy.max_evidence) if present else "")
+            if added[i]:  # say why: the cues, then the rules' near miss
+                cues = _cue_evidence(compiled, theme.name, h, tw, taxonomy.max_evidence)
+                found = (f"learned p={probability[i]:g} (rules {score[i]:g} < {theme.threshold:g}): "
+                         f"{cues or 'no cue'}" + (f" | {found}" if found else ""))
+            evidence.append(found)
         out[theme.name] = positive.tolist()
         out[f"{theme.name}_score"] = score.tolist()
         out[f"{theme.name}_subtheme"] = sub_names[best].tolist()

@@ -8,6 +8,7 @@ table and nothing else. Layout::
     background = ['^(?:recent|existing) ']   # sentences about prior work or the field ...
     foreground = ['\\bwe\\b']    # ... unless they say what the paper does ...
     background_weight = 0.5     # ... count their signals at this weight
+    learned = "learned.json"    # optional: cue weights from `survey train` (see .learned)
 
     [themes.token_compression]
     label = "Token compression"
@@ -45,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import SurveyError
+from .learned import Learned, read_learned
 from .prefilter import uppercase_literals
 
 _SIGNAL_KEYS = {"pattern", "weight", "label", "needs"}
@@ -112,6 +114,9 @@ class Taxonomy:
     background: tuple[Signal, ...] = ()
     background_weight: float = 1.0
     foreground: tuple[Signal, ...] = ()  # a sentence matching one of these is never background
+    # Cue weights learned from labelled papers (settings.learned; see .learned): a paper the rules
+    # leave out of a theme is in it when the model's probability reaches its threshold.
+    learned: Learned | None = None
 
     @property
     def names(self) -> list[str]:
@@ -246,7 +251,28 @@ def parse_taxonomy(data: dict, path: str = "<taxonomy>") -> Taxonomy:
         background=_signals(settings.get("background"), f"{path}: settings.background"),
         foreground=_signals(settings.get("foreground"), f"{path}: settings.foreground"),
         background_weight=_weight(settings.get("background_weight", 1.0), f"{path}: settings.background_weight"),
+        learned=_learned(settings.get("learned"), path, float(settings.get("title_weight", 2.0)), themes),
     )
+
+
+def _learned(value, path: str, title_weight: float, themes: list[Theme]) -> Learned | None:
+    """The model ``settings.learned`` names (relative to the taxonomy file), for the file's themes."""
+    if value is None:
+        return None
+    where = f"{path}: settings.learned"
+    if not isinstance(value, str) or not value.strip():
+        raise SurveyError(f"learned = {value!r} must be the path of a model file", where=where,
+                          hint='e.g. learned = "learned.json", written by `survey train`')
+    base = Path(path).parent if not path.startswith("<") else Path(".")
+    learned = read_learned(base / value, where=where)
+    if learned.title_weight != title_weight:
+        raise SurveyError(f"the learned model was trained with title_weight = {learned.title_weight}, the "
+                          f"taxonomy has {title_weight}", where=where,
+                          hint="retrain it: survey train LABELS.jsonl")
+    names = {t.name for t in themes}
+    # A theme the taxonomy no longer has is ignored; a theme the model lacks is decided by its rules.
+    return Learned({k: v for k, v in learned.themes.items() if k in names}, learned.title_weight,
+                   learned.papers, learned.source)
 
 
 def _weight(value, where: str) -> float:
@@ -255,14 +281,26 @@ def _weight(value, where: str) -> float:
     return float(value)
 
 
-def load_taxonomy(path: str | Path) -> Taxonomy:
-    """Read and check a taxonomy file; a bad file raises SurveyError naming the file and the problem."""
-    path = Path(path)
+def load_taxonomy(path: str | Path, learned: bool = True) -> Taxonomy:
+    """Read and check a taxonomy file; a bad file raises SurveyError naming the file and the problem.
+    ``learned=False``: leave out the learned model the file names (its rules alone)."""
+    data = _read(Path(path))
+    if not learned:
+        data.get("settings", {}).pop("learned", None)
+    return parse_taxonomy(data, str(path))
+
+
+def learned_path(path: str | Path) -> Path | None:
+    """Where the taxonomy file at ``path`` keeps its learned model (settings.learned), or None."""
+    value = _read(Path(path)).get("settings", {}).get("learned")
+    return Path(path).parent / value if isinstance(value, str) and value.strip() else None
+
+
+def _read(path: Path) -> dict:
     if not path.is_file():
         raise SurveyError(f"taxonomy file {path} does not exist", where=str(path),
                           hint="set [taxonomy] file in survey.toml, or create the file (see bib/taxonomy.toml)")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise SurveyError(f"not valid TOML: {exc}", where=str(path), hint="fix the syntax") from None
-    return parse_taxonomy(data, str(path))
