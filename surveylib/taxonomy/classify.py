@@ -3,7 +3,9 @@
 For each theme a paper's score is the sum of the weights of the theme's signals found in its
 abstract, plus ``title_weight`` times the weights of those found in its title (each signal counts
 once per field). The paper is in the theme when the score reaches the theme's threshold. The
-sub-theme is the one whose signals match most (the theme's fallback when none does). Facets and
+sub-theme is the one whose signals match most (the theme's fallback when none does). When the
+taxonomy names a learned model (see :mod:`.learned`), a near miss is also in the theme when the
+model's probability reaches its threshold; the evidence then says so. Facets and
 facts (method, code link, numeric claims) are read the same way, from spans of the text.
 """
 from __future__ import annotations
