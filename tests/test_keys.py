@@ -105,3 +105,16 @@ def test_pin_file_lines_count_blank_lines_and_quoted_newlines(tmp_path):
     pins, rows = read_pins(path)
     assert rows == [("first", "First Paper"), ("second", "Second Paper")]
     assert pins == {normalize_title("First Paper"): "first", normalize_title("Second Paper"): "second"}
+
+
+def test_the_pin_table_just_written_reads_back_as_the_file_does(tmp_path):
+    from surveylib.bibliography import keys as keys_module
+
+    path = tmp_path / "keys.csv"
+    rows = [("a", " Padded title "), ("b", "Line\r\nbreak"), ("c", "Plain")]
+    keys_module.write_pins(path, rows)
+    remembered = keys_module.read_pins(path)
+    keys_module._WRITTEN.clear()  # forget it: parse the file
+    assert keys_module.read_pins(path) == remembered
+    path.write_text("key,title\nz,Edited by hand\n", encoding="utf-8")  # a later edit is read, not remembered
+    assert keys_module.read_pins(path)[1] == [("z", "Edited by hand")]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 from bibtexparser import Library
 
-from ..corpus import normalize_title
+from ..corpus import normalize_title, normalize_titles
 from ..errors import SurveyError
 from ..io import atomic_write_all, project_lock
 from ..workers import paused_gc
@@ -51,7 +51,7 @@ def _shown(path: Path, root: Path) -> str:
 def _normalized_unique_titles(titles: list[str]) -> list[str]:
     """The normalised titles (computed once: keys, pins and metadata all look papers up by
     them), refusing two papers with the same one."""
-    norms = [normalize_title(t) for t in titles]
+    norms = normalize_titles(titles)
     if len(set(norms)) != len(norms):
         seen: dict[str, str] = {}
         for title, norm in zip(titles, norms):
@@ -70,7 +70,8 @@ def with_keys(corpus: pd.DataFrame, keys_path: str | Path, reserved=()) -> pd.Da
     papers must not take (for example entries the author added by hand).
     """
     pins, _ = read_pins(keys_path)
-    keys, _ = assign_keys([str(t) for t in corpus["title"]], pins, reserved)
+    titles = [str(t) for t in corpus["title"]]
+    keys, _ = assign_keys(titles, pins, reserved, norms=normalize_titles(titles))  # batched: 100k titles
     return corpus.assign(key=keys)
 
 

@@ -16,7 +16,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from ..corpus import normalize_title
+from ..corpus import normalize_title, normalize_titles
 from ..errors import SurveyError
 from ..io import atomic_write_text
 
@@ -81,7 +81,7 @@ def assign_keys(titles: list[str], pins: dict[str, str], reserved=(),
     suffixes: dict[str, object] = {}
     keys = []
     if norms is None:
-        norms = [normalize_title(t) for t in titles]
+        norms = normalize_titles(titles)
     for title, norm in zip(titles, norms):
         key = pins.get(norm)
         if key is None:
@@ -103,6 +103,28 @@ def read_pins(path: str | Path) -> tuple[dict[str, str], list[tuple[str, str]]]:
     path = Path(path)
     if not path.exists():
         return {}, []
+    rows = _just_written(path)
+    if rows is None:
+        rows = _read_rows(path)
+    return dict(zip(normalize_titles([title for _, title in rows]), (key for key, _ in rows))), list(rows)
+
+
+# The pin table this process last wrote, with the file's stat then: ``survey bib`` writes it and
+# the taxonomy reads it right after, which for 100,000 papers would parse and check it again.
+_WRITTEN: dict[str, tuple[tuple, list[tuple[str, str]]]] = {}
+
+
+def _stat(path: Path) -> tuple:
+    st = path.stat()
+    return st.st_mtime_ns, st.st_size, st.st_ino
+
+
+def _just_written(path: Path) -> list[tuple[str, str]] | None:
+    found = _WRITTEN.get(str(path.resolve()))
+    return found[1] if found is not None and found[0] == _stat(path) else None
+
+
+def _read_rows(path: Path) -> list[tuple[str, str]]:
     reader = csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig")))
     header = next(reader, None)
     if header is None or not {"key", "title"} <= set(header):
@@ -130,7 +152,7 @@ def read_pins(path: str | Path) -> tuple[dict[str, str], list[tuple[str, str]]]:
                               where=f"{path}:{line}", hint="rename one of them")
         seen[lower] = line
         rows.append((key, title))
-    return {normalize_title(title): key for key, title in rows}, rows
+    return rows
 
 
 _PINNABLE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_:.\-+/]*")
@@ -143,3 +165,14 @@ def write_pins(path: str | Path, rows: list[tuple[str, str]]) -> None:
     writer.writerow(["key", "title"])
     writer.writerows(rows)
     atomic_write_text(path, buf.getvalue())
+    path = Path(path)
+    _WRITTEN.clear()
+    # As _read_rows would read them back (universal newlines, stripped).
+    _WRITTEN[str(path.resolve())] = (_stat(path), [(_as_read(k), _as_read(t)) for k, t in rows])
+
+
+def _as_read(value) -> str:
+    text = str(value)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.strip()

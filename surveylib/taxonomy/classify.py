@@ -20,7 +20,7 @@ from scipy import sparse
 
 from ..errors import SurveyError
 from ..workers import fork_map, paused_gc, split as _split, workers as _workers
-from .learned import probabilities, rule_feature
+from .learned import cue_pattern, probabilities, rule_feature
 from .facts import CLAIM_PATTERNS, _claim_candidates, extract_facts
 from .model import Signal, Taxonomy, load_taxonomy
 from .prefilter import Batch, Prefilter
@@ -95,20 +95,19 @@ class _Compiled:
         for name, facet in taxonomy.facets.items():
             for value, signals in facet.values.items():
                 add(("facet", name, value), signals)
-        # Learned cues (see .learned): searched once even when several themes weigh them, each
-        # theme with its own weight (``cue_weight``); their sums are log-odds, not scores.
-        cue_weight: dict[tuple, float] = {}
-        learned_sid: dict[str, int] = {}
-        for name, model in (taxonomy.learned.themes.items() if taxonomy.learned else ()):
-            ids = self.groups[("learned", name)] = []
+        # Learned cues (see .learned), kept apart from the signals: they are searched only in the
+        # near misses of the themes the model covers, after the signals have scored every paper.
+        self.learned = dict(taxonomy.learned.themes) if taxonomy.learned else {}
+        self.cue_phrases = sorted({c.phrase for m in self.learned.values() for c in m.cues})
+        where = {p: j for j, p in enumerate(self.cue_phrases)}
+        self.cue_regexes = [re.compile(cue_pattern(p)) for p in self.cue_phrases]
+        self.cue_weights = np.zeros((len(self.cue_phrases), len(self.learned)))
+        self.cue_column = {}
+        for k, (name, model) in enumerate(self.learned.items()):
+            self.cue_column[name] = k
             for cue in model.cues:
-                sid = learned_sid.get(cue.phrase)
-                if sid is None:
-                    sid = learned_sid[cue.phrase] = len(self.signals)
-                    self.signals.append(Signal(cue.pattern, 0.0, re.compile(cue.pattern)))
-                ids.append(sid)
-                cue_weight[("learned", name), sid] = cue.weight
-        self.cue_phrase = {sid: phrase for phrase, sid in learned_sid.items()}
+                self.cue_weights[where[cue.phrase], k] = cue.weight
+        self._cue_scanner = None
         self.prefilter = Prefilter([s.pattern for s in self.signals])
         self._scanner = self._cue_scanner = None
         self.background = _any_of(taxonomy.background)
@@ -132,7 +131,7 @@ class _Compiled:
         self.weights = np.zeros((len(self.signals), len(self.group_keys)))
         for g, key in enumerate(self.group_keys):
             for sid in self.groups[key]:
-                self.weights[sid, g] = cue_weight[key, sid] if key[0] == "learned" else self.signals[sid].weight
+                self.weights[sid, g] = self.signals[sid].weight
         self.column = {key: g for g, key in enumerate(self.group_keys)}
 
     def sets_scene(self, fast: bool = False):
@@ -170,6 +169,40 @@ class _Compiled:
             self._scanner = scan.Scanner([s.pattern for s in self.signals] + CLAIM_PATTERNS,
                                          caseless=range(n, n + len(CLAIM_PATTERNS)), locate=located)
         return self._scanner
+
+
+    def cue_scanner(self) -> "scan.Scanner":
+        """The learned cues in one Hyperscan database (presence only)."""
+        if self._cue_scanner is None:
+            self._cue_scanner = scan.Scanner([rx.pattern for rx in self.cue_regexes], locate=False)
+        return self._cue_scanner
+
+    def cues_found(self, texts: list["_Text"], fast: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(in title, in abstract): boolean (texts x cues) matrices of the learned cues found.
+        ``fast``: ASCII texts are scanned with Hyperscan (the same result as ``re``)."""
+        n, m = len(texts), len(self.cue_regexes)
+        title, abstract = np.zeros((n, m), dtype=bool), np.zeros((n, m), dtype=bool)
+        if not m:
+            return title, abstract
+        plain = list(range(n))
+        if fast and scan.AVAILABLE:
+            scanner = self.cue_scanner()
+            ascii_ = [i for i, t in enumerate(texts) if t.ltitle.isascii() and t.labstract.isascii()]
+            found = scanner.spans([texts[i].ltitle for i in ascii_] + [texts[i].labstract for i in ascii_])
+            for k, i in enumerate(ascii_):
+                title[i, list(found[k])] = True
+                abstract[i, list(found[len(ascii_) + k])] = True
+            done = set(ascii_)
+            plain = [i for i in plain if i not in done]
+            for j in scanner.unsupported:  # patterns Hyperscan cannot compile: the plain way
+                for i in ascii_:
+                    title[i, j] = self.cue_regexes[j].search(texts[i].ltitle) is not None
+                    abstract[i, j] = self.cue_regexes[j].search(texts[i].labstract) is not None
+        for i in plain:
+            for j, rx in enumerate(self.cue_regexes):
+                title[i, j] = rx.search(texts[i].ltitle) is not None
+                abstract[i, j] = rx.search(texts[i].labstract) is not None
+        return title, abstract
 
 
 def _any_of(signals) -> re.Pattern | None:
@@ -373,17 +406,35 @@ def _evidence(hits, text: _Text, limit: int) -> str:
     return " | ".join(parts)
 
 
-def _cue_evidence(compiled: _Compiled, theme: str, hits: dict, title_weight: float, limit: int) -> str:
-    """The learned cues that raised a paper's probability most, as ``+1.2 "phrase" (title)``."""
-    ids, weights, g = compiled.groups[("learned", theme)], compiled.weights, compiled.column[("learned", theme)]
+def _learned_sums(texts: list[_Text], theme_scores: dict, taxonomy: Taxonomy, compiled: _Compiled):
+    """The learned cues' log-odds for the near misses: ``(sums, rows, hits)`` where ``rows`` are
+    the papers with a score above 0 and below the threshold in some theme the model covers,
+    ``sums`` (rows x modelled themes) their cue sums (a cue counts ``title_weight`` in the title,
+    1 in the abstract), and ``hits`` maps a paper to its (in title, in abstract) cue rows."""
+    near = np.zeros(len(texts), dtype=bool)
+    for theme in taxonomy.themes:
+        if theme.name in compiled.learned:
+            score = theme_scores[theme.name]
+            near |= (score > 0) & (score < theme.threshold)
+    rows = np.flatnonzero(near)
+    if not len(rows):
+        return np.zeros((0, len(compiled.learned))), rows, {}
+    title, abstract = compiled.cues_found([texts[i] for i in rows], fast=len(texts) >= scan.FAST_MIN)
+    sums = (taxonomy.title_weight * title + abstract) @ compiled.cue_weights
+    return sums, rows, {int(i): (title[r], abstract[r]) for r, i in enumerate(rows)}
+
+
+def _cue_evidence(compiled: _Compiled, theme: str, cue_hits: dict, i: int, title_weight: float, limit: int) -> str:
+    """The learned cues that raised paper ``i``'s probability most, as ``+3 "phrase" (title)``."""
+    in_title, in_abstract = cue_hits[i]
+    weights = compiled.cue_weights[:, compiled.cue_column[theme]]
     found = []
-    for sid in ids:
-        for hit in hits.get(sid, ()):
-            w = float(weights[sid, g]) * (title_weight if hit[1] else 1.0)
-            if w > 0:
-                found.append((w, compiled.cue_phrase[sid], hit[1]))
+    for j in np.flatnonzero(in_title | in_abstract):
+        w = float(weights[j]) * (title_weight * in_title[j] + in_abstract[j])
+        if w > 0:
+            found.append((w, compiled.cue_phrases[j], bool(in_title[j])))
     found.sort(key=lambda f: (-f[0], f[1]))
-    return " ".join(f'{w:+.2g} "{phrase}"' + (" (title)" if in_title else "") for w, phrase, in_title in found[:limit])
+    return " ".join(f'{w:+.2g} "{phrase}"' + (" (title)" if t else "") for w, phrase, t in found[:limit])
 
 
 def _scores(hits: list[dict], compiled: _Compiled, title_weight: float) -> np.ndarray:
@@ -412,21 +463,25 @@ def _columns(texts: list[_Text], hits: list[dict], taxonomy: Taxonomy, compiled:
     parts = [_scores(hits[c0:c0 + CHUNK], compiled, tw) for c0 in range(0, n, CHUNK)]
     scores = np.concatenate(parts) if parts else np.zeros((0, len(compiled.group_keys)))
     col = compiled.column
+    # Theme scores first: the learned cues are searched only in the papers some theme narrowly misses.
+    theme_scores = {t.name: np.round(scores[:, col[("theme", t.name)]], 3) for t in taxonomy.themes}
+    cue_sums, near_rows, cue_hits = _learned_sums(texts, theme_scores, taxonomy, compiled)
     for theme in taxonomy.themes:
         # Sums of decimal weights can differ from the exact sum in the last bits: round before comparing.
-        score = np.round(scores[:, col[("theme", theme.name)]], 3)
+        score = theme_scores[theme.name]
         positive = score >= theme.threshold
-        model = taxonomy.learned.themes.get(theme.name) if taxonomy.learned else None
-        if model is not None:
-            # The learned model adds the papers the rules miss; it removes none (see .learned).
-            probability = np.round(probabilities(
-                model.intercept + model.rule_weight * rule_feature(score, theme.threshold)
-                + scores[:, col[("learned", theme.name)]]), 3)
-            # Only near misses: the rules must have found some evidence for the theme.
-            added = ~positive & (score > 0) & (probability >= model.threshold)
+        added = np.zeros(n, dtype=bool)
+        model = compiled.learned.get(theme.name)
+        if model is not None and len(near_rows):
+            # The learned model adds near misses the rules miss; it removes none (see .learned).
+            k = compiled.cue_column[theme.name]
+            near = near_rows[~positive[near_rows] & (score[near_rows] > 0)]
+            probability = np.zeros(n)
+            probability[near_rows] = np.round(probabilities(
+                model.intercept + model.rule_weight * rule_feature(score[near_rows], theme.threshold)
+                + cue_sums[:, k]), 3)
+            added[near] = probability[near] >= model.threshold
             positive = positive | added
-        else:
-            added = np.zeros(n, dtype=bool)
         if theme.requires:
             positive &= scores[:, col[("requires", theme.name)]] > 0
         subs = theme.subthemes
@@ -448,7 +503,7 @@ def _columns(texts: list[_Text], hits: list[dict], taxonomy: Taxonomy, compiled:
             found = (_evidence(_contributions(sorted(present, key=rank), compiled, h, tw), text,
                                taxonomy.max_evidence) if present else "")
             if added[i]:  # say why: the cues, then the rules' near miss
-                cues = _cue_evidence(compiled, theme.name, h, tw, taxonomy.max_evidence)
+                cues = _cue_evidence(compiled, theme.name, cue_hits, i, tw, taxonomy.max_evidence)
                 found = (f"learned p={probability[i]:g} (rules {score[i]:g} < {theme.threshold:g}): "
                          f"{cues or 'no cue'}" + (f" | {found}" if found else ""))
             evidence.append(found)
@@ -527,6 +582,8 @@ def classify(papers: pd.DataFrame, taxonomy: Taxonomy | str | Path, workers: int
     if len(parts) > 1 and scan.AVAILABLE and len(parts[-1]) >= scan.FAST_MIN:
         # Compiled (or loaded) once, before the processes part, not once in each.
         compiled.scanner(), compiled.sets_scene(fast=True)
+        if compiled.cue_regexes:
+            compiled.cue_scanner()
 
     def columns_of(part: range) -> dict[str, list]:
         texts = [_Text(titles[i], abstracts[i]) for i in part]
