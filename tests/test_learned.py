@@ -20,6 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 TAXONOMY = """
 [settings]
 title_weight = 2.0
+# Scene-setting cues: on the fast path their own Hyperscan database is built before the cues'.
+background_weight = 0.5
+background = ['^recent ']
+foreground = ['\\bwe\\b']
 {learned}
 [themes.alpha]
 threshold = 3

@@ -107,7 +107,7 @@ class _Compiled:
             self.cue_column[name] = k
             for cue in model.cues:
                 self.cue_weights[where[cue.phrase], k] = cue.weight
-        self._cue_scanner = None
+        self._learned_scanner = None
         self.prefilter = Prefilter([s.pattern for s in self.signals])
         self._scanner = self._cue_scanner = None
         self.background = _any_of(taxonomy.background)
@@ -173,9 +173,9 @@ class _Compiled:
 
     def cue_scanner(self) -> "scan.Scanner":
         """The learned cues in one Hyperscan database (presence only)."""
-        if self._cue_scanner is None:
-            self._cue_scanner = scan.Scanner([rx.pattern for rx in self.cue_regexes], locate=False)
-        return self._cue_scanner
+        if self._learned_scanner is None:
+            self._learned_scanner = scan.Scanner([rx.pattern for rx in self.cue_regexes], locate=False)
+        return self._learned_scanner
 
     def cues_found(self, texts: list["_Text"], fast: bool) -> tuple[np.ndarray, np.ndarray]:
         """(in title, in abstract): boolean (texts x cues) matrices of the learned cues found.
