@@ -179,30 +179,37 @@ class _Compiled:
 
     def cues_found(self, texts: list["_Text"], fast: bool) -> tuple[np.ndarray, np.ndarray]:
         """(in title, in abstract): boolean (texts x cues) matrices of the learned cues found.
-        ``fast``: ASCII texts are scanned with Hyperscan (the same result as ``re``)."""
+        ``fast``: ASCII texts are scanned with Hyperscan (the same result as :func:`cues_searched`)."""
+        if not (fast and scan.AVAILABLE and self.cue_regexes):
+            return cues_searched(self.cue_regexes, texts)
         n, m = len(texts), len(self.cue_regexes)
         title, abstract = np.zeros((n, m), dtype=bool), np.zeros((n, m), dtype=bool)
-        if not m:
-            return title, abstract
-        plain = list(range(n))
-        if fast and scan.AVAILABLE:
-            scanner = self.cue_scanner()
-            ascii_ = [i for i, t in enumerate(texts) if t.ltitle.isascii() and t.labstract.isascii()]
-            found = scanner.spans([texts[i].ltitle for i in ascii_] + [texts[i].labstract for i in ascii_])
-            for k, i in enumerate(ascii_):
-                title[i, list(found[k])] = True
-                abstract[i, list(found[len(ascii_) + k])] = True
-            done = set(ascii_)
-            plain = [i for i in plain if i not in done]
-            for j in scanner.unsupported:  # patterns Hyperscan cannot compile: the plain way
-                for i in ascii_:
-                    title[i, j] = self.cue_regexes[j].search(texts[i].ltitle) is not None
-                    abstract[i, j] = self.cue_regexes[j].search(texts[i].labstract) is not None
-        for i in plain:
-            for j, rx in enumerate(self.cue_regexes):
-                title[i, j] = rx.search(texts[i].ltitle) is not None
-                abstract[i, j] = rx.search(texts[i].labstract) is not None
+        scanner = self.cue_scanner()
+        ascii_ = [i for i, t in enumerate(texts) if t.ltitle.isascii() and t.labstract.isascii()]
+        found = scanner.spans([texts[i].ltitle for i in ascii_] + [texts[i].labstract for i in ascii_])
+        for k, i in enumerate(ascii_):
+            title[i, list(found[k])] = True
+            abstract[i, list(found[len(ascii_) + k])] = True
+        for j in scanner.unsupported:  # patterns Hyperscan cannot compile: the plain way
+            in_title, in_abstract = cues_searched([self.cue_regexes[j]], [texts[i] for i in ascii_])
+            title[ascii_, j], abstract[ascii_, j] = in_title[:, 0], in_abstract[:, 0]
+        done = set(ascii_)
+        plain = [i for i in range(n) if i not in done]
+        if plain:
+            title[plain], abstract[plain] = cues_searched(self.cue_regexes, [texts[i] for i in plain])
         return title, abstract
+
+
+def cues_searched(regexes: list[re.Pattern], texts: list["_Text"]) -> tuple[np.ndarray, np.ndarray]:
+    """(in title, in abstract): boolean (texts x regexes) matrices, each regex searched in each
+    lower-cased field: how the learned cues are found, in classifying as in training."""
+    title = np.zeros((len(texts), len(regexes)), dtype=bool)
+    abstract = np.zeros_like(title)
+    for i, text in enumerate(texts):
+        for j, rx in enumerate(regexes):
+            title[i, j] = rx.search(text.ltitle) is not None
+            abstract[i, j] = rx.search(text.labstract) is not None
+    return title, abstract
 
 
 def _any_of(signals) -> re.Pattern | None:

@@ -6,8 +6,8 @@ in other words scores below the threshold, and rule tuning stops carrying over t
 well before every such paper is caught. A linear model over the words of labelled papers catches
 some of them. It lives in a file beside the taxonomy (``learned = "learned.json"`` in its
 [settings]), written by :func:`train` (``survey train LABELS.jsonl``), and is read like the
-signals: each cue is a pattern searched in the lower-cased title and abstract, so the classifier
-finds cues and signals in the same pass.
+signals: each cue is a pattern searched in the lower-cased title and abstract (only in the rules'
+near misses, after the signals have scored every paper).
 
 A paper's learned probability for a theme is ``sigmoid(intercept + rule_weight x min(rule score /
 threshold, RULE_CAP) + the weights of the cues found)``, a cue in the title counting
@@ -15,8 +15,8 @@ threshold, RULE_CAP) + the weights of the cues found)``, a cue in the title coun
 (some of the theme's signals found, score below the threshold) is in the theme when that
 probability reaches the model's threshold: the model adds papers the rules narrowly miss (their
 recall is what falls on unseen papers). It never removes a paper the rules put in, and never adds
-one in which they found nothing, so a few common words alone cannot place a paper. A theme the model does not cover is decided by its
-rules alone. Cues are words found in several labelled papers (``min_papers``) and in few of them
+one in which they found nothing, so a few common words alone cannot place a paper. A theme the
+model does not cover is decided by its rules alone. Cues are words found in several labelled papers (``min_papers``) and in few of them
 (``max_share``), so the model holds the field's vocabulary, never one paper's name.
 """
 from __future__ import annotations
@@ -41,12 +41,8 @@ _TOKEN = r"\b[a-z][a-z0-9]+\b"
 class Cue:
     """A word or word pair and its weight (log-odds) for one theme."""
 
-    phrase: str
+    phrase: str  # found by cue_pattern(phrase)
     weight: float
-
-    @property
-    def pattern(self) -> str:
-        return cue_pattern(self.phrase)
 
 
 @dataclass(frozen=True)
@@ -82,14 +78,12 @@ def rule_feature(score, threshold: float):
 
 def cue_matrix(titles: list[str], abstracts: list[str], phrases: list[str], title_weight: float) -> np.ndarray:
     """(papers x cues): ``title_weight`` if the cue is in the title, plus 1 if it is in the abstract,
-    exactly as the classifier counts a signal (patterns on the lower-cased text)."""
-    regexes = [re.compile(cue_pattern(p)) for p in phrases]
-    out = np.zeros((len(titles), len(phrases)))
-    for i, (title, abstract) in enumerate(zip(titles, abstracts)):
-        lt, la = title.lower(), abstract.lower()
-        for j, rx in enumerate(regexes):
-            out[i, j] = (title_weight if rx.search(lt) else 0.0) + (1.0 if rx.search(la) else 0.0)
-    return out
+    found exactly as the classifier finds them (:func:`.classify.cues_searched`)."""
+    from .classify import _Text, cues_searched
+
+    title, abstract = cues_searched([re.compile(cue_pattern(p)) for p in phrases],
+                                    [_Text(t, a) for t, a in zip(titles, abstracts)])
+    return title_weight * title + abstract
 
 
 def train(labels: pd.DataFrame, taxonomy, themes: list[str] | None = None, *, cues_per_theme: int = 30,

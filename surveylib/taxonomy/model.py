@@ -114,8 +114,8 @@ class Taxonomy:
     background: tuple[Signal, ...] = ()
     background_weight: float = 1.0
     foreground: tuple[Signal, ...] = ()  # a sentence matching one of these is never background
-    # Cue weights learned from labelled papers (settings.learned; see .learned): a paper the rules
-    # leave out of a theme is in it when the model's probability reaches its threshold.
+    # Cue weights learned from labelled papers (settings.learned; see .learned): a near miss of a
+    # theme's rules is in it when the model's probability reaches its threshold.
     learned: Learned | None = None
 
     @property
