@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 from bibtexparser import Library
 
-from ..corpus import normalize_title, normalize_titles
+from ..corpus import normalize_titles
 from ..errors import SurveyError
 from ..io import atomic_write_all, project_lock
 from ..workers import paused_gc
@@ -70,8 +70,7 @@ def with_keys(corpus: pd.DataFrame, keys_path: str | Path, reserved=()) -> pd.Da
     papers must not take (for example entries the author added by hand).
     """
     pins, _ = read_pins(keys_path)
-    titles = [str(t) for t in corpus["title"]]
-    keys, _ = assign_keys(titles, pins, reserved, norms=normalize_titles(titles))  # batched: 100k titles
+    keys, _ = assign_keys([str(t) for t in corpus["title"]], pins, reserved)
     return corpus.assign(key=keys)
 
 

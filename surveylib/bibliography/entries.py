@@ -16,7 +16,7 @@ import pandas as pd
 from bibtexparser import Library
 from bibtexparser.model import Entry, Field
 
-from ..corpus import normalize_title
+from ..corpus import normalize_titles
 from .latex import encode_names, encode_text, encode_title, encode_verbatim
 
 #: Field names as written, in order.
@@ -202,7 +202,7 @@ def generate_entries(corpus: pd.DataFrame, keywords: dict | None = None, metadat
     metas = None
     if metadata:
         if norms is None:
-            norms = [normalize_title(str(t)) for t in columns["title"]]
+            norms = normalize_titles([str(t) for t in columns["title"]])
         metas = [metadata.get(n) for n in norms]
     types, fields = _field_texts(columns, keys, [keywords.get(k) for k in keys], metas)
     # Sorted by the plain key list, ignoring case, then by the key; stable, as a sort of the

@@ -16,7 +16,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from ..corpus import normalize_title, normalize_titles
+from ..corpus import normalize_titles
 from ..errors import SurveyError
 from ..io import atomic_write_text
 
