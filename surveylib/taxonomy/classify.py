@@ -471,10 +471,10 @@ def _columns(texts: list[_Text], hits: list[dict], taxonomy: Taxonomy, compiled:
     scores = np.concatenate(parts) if parts else np.zeros((0, len(compiled.group_keys)))
     col = compiled.column
     # Theme scores first: the learned cues are searched only in the papers some theme narrowly misses.
+    # Sums of decimal weights can differ from the exact sum in the last bits: round before comparing.
     theme_scores = {t.name: np.round(scores[:, col[("theme", t.name)]], 3) for t in taxonomy.themes}
     cue_sums, near_rows, cue_hits = _learned_sums(texts, theme_scores, taxonomy, compiled)
     for theme in taxonomy.themes:
-        # Sums of decimal weights can differ from the exact sum in the last bits: round before comparing.
         score = theme_scores[theme.name]
         positive = score >= theme.threshold
         added = np.zeros(n, dtype=bool)
@@ -491,6 +491,7 @@ def _columns(texts: list[_Text], hits: list[dict], taxonomy: Taxonomy, compiled:
             positive = positive | added
         if theme.requires:
             positive &= scores[:, col[("requires", theme.name)]] > 0
+            added &= positive  # the evidence must not claim a paper its requires leave out
         subs = theme.subthemes
         sub_names = np.array([theme.fallback_subtheme] + [st.name for st in subs] + [""], dtype=object)
         if subs:
