@@ -187,9 +187,10 @@ class _Compiled:
         scanner = self.cue_scanner()
         ascii_ = [i for i, t in enumerate(texts) if t.ltitle.isascii() and t.labstract.isascii()]
         found = scanner.spans([texts[i].ltitle for i in ascii_] + [texts[i].labstract for i in ascii_])
-        for k, i in enumerate(ascii_):
-            title[i, list(found[k])] = True
-            abstract[i, list(found[len(ascii_) + k])] = True
+        for field, spans in ((title, found[:len(ascii_)]), (abstract, found[len(ascii_):])):
+            cells = [(i, j) for i, hits in zip(ascii_, spans) for j in hits]
+            if cells:  # one fancy assignment, not one per text
+                field[tuple(zip(*cells))] = True
         for j in scanner.unsupported:  # patterns Hyperscan cannot compile: the plain way
             in_title, in_abstract = cues_searched([self.cue_regexes[j]], [texts[i] for i in ascii_])
             title[ascii_, j], abstract[ascii_, j] = in_title[:, 0], in_abstract[:, 0]
