@@ -461,6 +461,32 @@ signals = [{{ pattern = '\\btoken pruning', weight = 3 }},
         load_taxonomy(tmp_path / "bad.toml")
 
 
+def test_needs_strong_cues_are_no_company_for_each_other(tmp_path):
+    """Two weak cues marked needs = "other" keep each other company; marked needs = "strong" they
+    count only beside a signal that counts on its own, so weak cues together never make a paper.
+    The same on the plain and the Hyperscan path."""
+    body = """
+[themes.unified]
+threshold = 3
+signals = [{{ pattern = '\\bunderstanding and generation\\b', weight = 3 }},
+           {{ pattern = '\\bimage generation\\b', weight = 1.5{needs} }},
+           {{ pattern = '\\bautoregressive\\b', weight = 1.5{needs} }}]
+"""
+    (tmp_path / "other.toml").write_text(body.format(needs=', needs = "other"'), encoding="utf-8")
+    (tmp_path / "strong.toml").write_text(body.format(needs=', needs = "strong"'), encoding="utf-8")
+    other, strong = load_taxonomy(tmp_path / "other.toml"), load_taxonomy(tmp_path / "strong.toml")
+    papers = pd.DataFrame({"title": ["A", "B"], "abstract": [
+        "Fast autoregressive image generation.",                                  # two weak cues
+        "Autoregressive image generation for understanding and generation."]})    # and a strong one
+    for tax, scores, members in ((other, [3.0, 6.0], [True, True]), (strong, [0.0, 6.0], [False, True])):
+        plain = classify(papers, tax)
+        assert plain["unified_score"].tolist() == scores and plain["unified"].tolist() == members
+        if scan.AVAILABLE:
+            big = classify(pd.concat([papers] * (scan.FAST_MIN // 2 + 1), ignore_index=True), tax, workers=1)
+            assert big["unified_score"].tolist()[:2] == scores
+    assert classify(papers, strong)["unified_evidence"][0] == ""
+
+
 def test_a_taxonomy_without_scene_cues_has_no_scene_setting_sentences(tmp_path):
     tax = _mini(tmp_path, _MINI.replace("background = ['^(?:recent|existing) ']\n", ""))
     assert tax.background == ()

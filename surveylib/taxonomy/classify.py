@@ -117,14 +117,18 @@ class _Compiled:
         # (requires, sub-themes, facets) presence is all that counts, and no span is located.
         self.presence_only = {sid for key, ids in self.groups.items() if key[0] != "theme" for sid in ids}
         self.foreground = _any_of(taxonomy.foreground)
-        # Signals that count only in company (needs = "other"): sid -> the theme's other positive signals.
+        # Signals that count only in company: sid -> the signals of its theme that are company enough,
+        # any other positive one (needs = "other") or one that counts on its own (needs = "strong").
         self.needs: dict[int, frozenset] = {}
         for key, ids in self.groups.items():
             if key[0] == "theme":
                 positive = {sid for sid in ids if self.signals[sid].weight > 0}
+                strong = {sid for sid in positive if self.signals[sid].needs is None}
                 for sid in ids:
                     if self.signals[sid].needs == "other":
                         self.needs[sid] = frozenset(positive - {sid})
+                    elif self.signals[sid].needs == "strong":
+                        self.needs[sid] = frozenset(strong)
         self.needy = frozenset(self.needs)
         # Signal -> group weights, so that every group's score is one matrix product.
         self.group_keys = list(self.groups)
@@ -323,8 +327,8 @@ def _weigh(hits: list[dict[int, list]], texts: list[_Text], taxonomy: Taxonomy,
     keep ``((start, end), in_title)``, factor 1): ``factor`` is the taxonomy's background_weight
     when a signal is found in the abstract only in sentences that set the scene (prior work, the
     field's state), else 1. A later match in a sentence about the paper itself is preferred.
-    First, a signal that needs company (``needs = "other"``) is dropped from a paper where no
-    other positive signal of its theme is found (see :func:`_in_company`)."""
+    First, a signal that needs company (``needs = "other"`` or ``"strong"``) is dropped from a
+    paper where its company is not found (see :func:`_in_company`)."""
     if compiled.needy:
         hits = _in_company(hits, compiled)
     if compiled.background is None or taxonomy.background_weight == 1.0:
@@ -359,8 +363,9 @@ def _weigh(hits: list[dict[int, list]], texts: list[_Text], taxonomy: Taxonomy,
 
 
 def _in_company(hits: list[dict[int, list]], compiled: _Compiled) -> list[dict[int, list]]:
-    """``hits`` without the needs = "other" signals found alone (no other positive signal of their
-    theme in the paper, in either field); papers that lose none keep their dict, not a copy."""
+    """``hits`` without the signals that need company found alone: for needs = "other" no other
+    positive signal of their theme in the paper (in either field), for needs = "strong" no signal of
+    their theme that counts on its own. Papers that lose none keep their dict, not a copy."""
     needy, needs = compiled.needy, compiled.needs
     out = []
     for h in hits:

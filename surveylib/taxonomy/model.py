@@ -50,7 +50,7 @@ from .learned import Learned, read_learned
 from .prefilter import uppercase_literals
 
 _SIGNAL_KEYS = {"pattern", "weight", "label", "needs"}
-_NEEDS = ("other",)
+_NEEDS = ("other", "strong")
 _THEME_KEYS = {"label", "description", "threshold", "fallback_subtheme", "signals", "subthemes", "requires"}
 _SUBTHEME_KEYS = {"name", "label", "description", "signals"}
 
@@ -63,7 +63,8 @@ class Signal:
     weight: float = 1.0
     regex: re.Pattern = field(default=None, compare=False, repr=False)
     # "other": a theme signal that counts only when another positive signal of its theme is also
-    # found in the paper (a weak cue that is evidence only in company); None: always counts.
+    # found in the paper (a weak cue that is evidence only in company); "strong": only when a signal
+    # of its theme without `needs` is found (weak cues are no company); None: always counts.
     needs: str | None = None
 
 
@@ -167,7 +168,8 @@ def _signals(raw, where: str) -> tuple[Signal, ...]:
             needs = item.get("needs")
             if needs is not None and needs not in _NEEDS:
                 raise SurveyError(f"needs = {needs!r} is not one of {list(_NEEDS)}", where=here,
-                                  hint='needs = "other": the signal counts only when another signal of its theme is found')
+                                  hint='needs = "other": the signal counts only when another signal of its theme is found; '
+                                       'needs = "strong": only when one that counts on its own is found')
             if not isinstance(pattern, str):
                 raise SurveyError("signal has no 'pattern' string", where=here)
             if isinstance(weight, bool) or not isinstance(weight, (int, float)):
