@@ -16,9 +16,13 @@ def register(sub) -> None:
     add_config_options(p)
     p.add_argument("input", help="JSON Lines file with title and abstract")
     p.add_argument("-o", "--output", required=True, help="CSV file to write")
-    p.add_argument("--taxonomy", metavar="TOML", help="taxonomy file (default: [taxonomy] file of survey.toml, "
-                                                      "else the one shipped with surveylib projects)")
+    add_taxonomy_option(p)
     p.set_defaults(func=run)
+
+
+def add_taxonomy_option(parser) -> None:
+    """--taxonomy, which :func:`taxonomy_path` reads: the commands that classify papers from outside the corpus."""
+    parser.add_argument("--taxonomy", metavar="TOML", help="taxonomy file (default: the [taxonomy] file of survey.toml)")
 
 
 def taxonomy_path(args) -> Path:

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from . import add_config_options
+from .classify import add_taxonomy_option, taxonomy_path
 
 
 def register(sub) -> None:
@@ -14,14 +15,13 @@ def register(sub) -> None:
                                    "macro-F1, and the misclassified titles with their evidence.")
     add_config_options(p)
     p.add_argument("labels", help="labelled JSON Lines file")
-    p.add_argument("--taxonomy", metavar="TOML", help="taxonomy file (default: the project's)")
+    add_taxonomy_option(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from ..taxonomy import classify, evaluate, load_taxonomy, read_labels
-    from .classify import taxonomy_path
 
     taxonomy = load_taxonomy(taxonomy_path(args))
     labels = read_labels(Path(args.labels))

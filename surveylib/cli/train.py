@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import add_config_options
+from .classify import add_taxonomy_option, taxonomy_path
 
 
 def register(sub) -> None:
@@ -13,7 +14,7 @@ def register(sub) -> None:
                                    "the file the taxonomy's `learned` setting names. Needs scikit-learn.")
     add_config_options(p)
     p.add_argument("labels", help="labelled JSON Lines file (e.g. bib/labelled.jsonl)")
-    p.add_argument("--taxonomy", metavar="TOML", help="taxonomy file (default: the project's)")
+    add_taxonomy_option(p)
     p.add_argument("-o", "--output", metavar="JSON", help="model file (default: the taxonomy's settings.learned)")
     p.add_argument("--themes", help="comma-separated themes to learn (default: all)")
     p.add_argument("--max-share", type=float, default=0.05, metavar="F",
@@ -26,7 +27,6 @@ def run(args) -> int:
     from ..taxonomy import load_taxonomy, read_labels
     from ..taxonomy.learned import train, write_learned
     from ..taxonomy.model import learned_path
-    from .classify import taxonomy_path
 
     path = taxonomy_path(args)
     output = Path(args.output) if args.output else learned_path(path)
