@@ -13,7 +13,7 @@ from surveylib.cli import main
 from surveylib.config import load_config
 from surveylib.errors import SurveyError
 from surveylib.taxonomy import (apply_overrides, classify, corpus_keywords, corpus_taxonomy, evaluate,
-                                extract_claims, load_taxonomy, read_labels, read_overrides)
+                                extract_claims, load_taxonomy, read_labels, read_overrides, review_queue)
 from surveylib.taxonomy import scan
 from surveylib.taxonomy.classify import _compiled, _match, _match_batch, _match_reference, _Text
 
@@ -333,6 +333,34 @@ def test_an_override_wins_in_the_corpus_taxonomy(project):
     assert after.loc[other, "modality_bias_subtheme"]  # a forced positive still gets a sub-theme
     assert "modality_bias" in corpus_keywords(config)[other]
     assert "token_compression" not in corpus_keywords(config)[key]
+
+
+def test_the_review_queue_lists_decisions_near_the_threshold_closest_first(tmp_path):
+    tax = _mini(tmp_path)
+    frame = classify(pd.DataFrame({"title": ["Narrow", "Token pruning", "Near", "None"], "abstract": [
+        "We apply token pruning to image models.",                 # 3: a narrow pass
+        "We apply token pruning to image models.",                 # 9 (title and abstract): clear
+        "Recent visual models use token pruning. They are good.",  # 1.5: a near miss
+        "We study image captions.",                                # 0: nothing to review
+    ]}, index=["n", "c", "m", "z"]), tax)
+    assert frame["pruning_score"].tolist() == [3.0, 9.0, 1.5, 0.0]
+    queue = review_queue(frame, tax, margin=1.0)
+    assert queue.index.tolist() == ["n", "m"]  # distance 0, then 1.5
+    assert queue["reason"].tolist() == ["narrow pass", "near miss"]
+    assert queue.loc["m", "decision"] == False and queue.loc["m", "evidence"].startswith("+1.5")  # noqa: E712
+    assert review_queue(frame, tax, margin=0.0).index.tolist() == ["m"]  # a pass at the threshold is not narrow then
+    # Once the author has decided, the decision leaves the queue.
+    decided = apply_overrides(frame, pd.DataFrame([{"key": "m", "theme": "pruning", "value": "true", "note": "ok"}]), tax)
+    assert review_queue(decided, tax).index.tolist() == ["n"]
+
+
+def test_taxonomy_command_writes_the_review_queue(project):
+    # The fixture's papers are clear cases: a wide margin makes every pass narrow.
+    assert main(["taxonomy", "--no-bib", "--margin", "50", "--config", str(project / "survey.toml")]) == 0
+    queue = review_queue(corpus_taxonomy(load_config(project)), load_taxonomy(project / "bib" / "taxonomy.toml"), 50)
+    with open(project / "build" / "review.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and [(r["key"], r["theme"], r["reason"]) for r in rows] == list(zip(queue.index, queue["theme"], queue["reason"]))
 
 
 @pytest.mark.parametrize("row, problem", [

@@ -8,6 +8,7 @@ Entry points::
     frame = apply_overrides(frame, read_overrides("bib/overrides.csv"), taxonomy)
     report = evaluate(classify(labels, taxonomy), labels)   # labels = read_labels("dev.jsonl")
     corpus_taxonomy(config)                        # the project's corpus, keyed, classified, overridden
+    review_queue(frame, taxonomy)                  # the borderline decisions, closest to a threshold first
     write_learned(train(read_labels("bib/labelled.jsonl"), taxonomy), "bib/learned.json")  # survey train
 """
 from .classify import classify, classify_one
@@ -17,10 +18,11 @@ from .facts import extract_claims, extract_facts, method_name
 from .learned import Learned, read_learned, train, write_learned
 from .model import Facet, Signal, SubTheme, Taxonomy, Theme, load_taxonomy, parse_taxonomy
 from .overrides import apply_overrides, read_overrides
+from .review import review_queue
 
 __all__ = [
     "EvalReport", "Facet", "Learned", "Signal", "SubTheme", "Taxonomy", "Theme", "ThemeScore",
     "apply_overrides", "classify", "classify_one", "corpus_keywords", "corpus_taxonomy", "evaluate",
     "extract_claims", "extract_facts", "load_taxonomy", "method_name", "parse_taxonomy", "read_labels",
-    "read_learned", "read_overrides", "score_theme", "train", "write_learned",
+    "read_learned", "read_overrides", "review_queue", "score_theme", "train", "write_learned",
 ]
