@@ -29,6 +29,8 @@ from . import scan
 # A sentence ends at . ! or ? and the spaces after it (no look-behind: three times faster).
 _SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z0-9\"'(\[])")
 MAX_SENTENCE = 220
+#: How the evidence of a paper the learned model put in a theme starts (build/review.csv lists those).
+LEARNED_EVIDENCE = "learned"
 
 
 class _Text:
@@ -518,7 +520,7 @@ def _columns(texts: list[_Text], hits: list[dict], taxonomy: Taxonomy, compiled:
                                taxonomy.max_evidence) if present else "")
             if added[i]:  # say why: the cues, then the rules' near miss
                 cues = _cue_evidence(compiled, theme.name, cue_hits, i, tw, taxonomy.max_evidence)
-                found = (f"learned p={probability[i]:g} (rules {score[i]:g} < {theme.threshold:g}): "
+                found = (f"{LEARNED_EVIDENCE} p={probability[i]:g} (rules {score[i]:g} < {theme.threshold:g}): "
                          f"{cues or 'no cue'}" + (f" | {found}" if found else ""))
             evidence.append(found)
         out[theme.name] = positive.tolist()

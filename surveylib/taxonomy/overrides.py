@@ -14,6 +14,8 @@ import pandas as pd
 from ..errors import SurveyError
 
 OVERRIDE_COLUMNS = ["key", "theme", "value", "note", "where"]
+#: How an overridden decision's evidence starts (build/review.csv leaves those out).
+OVERRIDE_EVIDENCE = "override"
 _TRUE = {"true", "yes", "1", "y", "t"}
 _FALSE = {"false", "no", "0", "n", "f"}
 
@@ -88,5 +90,5 @@ def apply_overrides(frame: pd.DataFrame, overrides: pd.DataFrame, taxonomy=None)
             sub = out.at[key, f"{theme}_subtheme"] or fallback
         out.at[key, f"{theme}_subtheme"] = sub
         note = str(row.get("note") or "").strip()
-        out.at[key, f"{theme}_evidence"] = f"override: {note}" if note else "override"
+        out.at[key, f"{theme}_evidence"] = f"{OVERRIDE_EVIDENCE}: {note}" if note else OVERRIDE_EVIDENCE
     return out

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .classify import LEARNED_EVIDENCE
+from .overrides import OVERRIDE_EVIDENCE
+
 REVIEW_COLUMNS = ["theme", "decision", "reason", "score", "threshold", "title", "evidence"]
 
 #: How far above the threshold a pass still counts as narrow, in signal-weight units.
@@ -31,8 +34,8 @@ def review_queue(frame: pd.DataFrame, taxonomy, margin: float = MARGIN) -> pd.Da
         score = frame[f"{name}_score"].astype(float)
         decided = frame[name].astype(bool)
         evidence = frame[f"{name}_evidence"].fillna("").astype(str)
-        overridden = evidence.str.startswith("override")
-        learned = decided & evidence.str.startswith("learned")
+        overridden = evidence.str.startswith(OVERRIDE_EVIDENCE)
+        learned = decided & evidence.str.startswith(LEARNED_EVIDENCE)
         near = ~decided & (score > 0)
         narrow = decided & ~learned & (score < theme.threshold + margin)
         pick = (near | learned | narrow) & ~overridden
