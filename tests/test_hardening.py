@@ -213,6 +213,24 @@ def test_survey_ingest_cli_never_shows_a_traceback(tmp_path, name):
     assert expected in output, output
 
 
+def test_output_piped_into_a_reader_that_stops_early_is_no_traceback(tmp_path):
+    # `survey eval LABELS | head`: the reader closes the pipe after a few lines. The report here is
+    # far larger than a pipe's buffer (every paper is a listed miss), so the command is still writing.
+    labels = tmp_path / "labels.jsonl"
+    with labels.open("w", encoding="utf-8") as out:
+        for i in range(3000):
+            out.write(json.dumps({"title": f"A study of cooking recipes number {i} " + "x" * 60,
+                                  "abstract": "Recipes.", "alpha": True, "beta": False}) + "\n")
+    taxonomy = Path(__file__).parent / "fixtures" / "tax_mini.toml"
+    proc = subprocess.Popen([str(SURVEY), "eval", str(labels), "--taxonomy", str(taxonomy)], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline().startswith(b"3000 labelled papers")
+    proc.stdout.close()  # what head does after its lines
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, stderr
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+
+
 def test_survey_ingest_cli_json_counts_every_skip(tmp_path):
     (tmp_path / "a.txt").write_text(f"Mar 13\n\nLonely Title\n\nGood Paper\n\n{ABSTRACT}\n", encoding="utf-8")
     (tmp_path / "b.jsonl").write_text('{"abstract": "no title"}\nnot json\n', encoding="utf-8")
