@@ -265,8 +265,7 @@ def _learned(value, path: str, title_weight: float, themes: list[Theme]) -> Lear
     if not isinstance(value, str) or not value.strip():
         raise SurveyError(f"learned = {value!r} must be the path of a model file", where=where,
                           hint='e.g. learned = "learned.json", written by `survey train`')
-    base = Path(path).parent if not path.startswith("<") else Path(".")
-    learned = read_learned(base / value, where=where)
+    learned = read_learned(_beside(path, value), where=where)
     if learned.title_weight != title_weight:
         raise SurveyError(f"the learned model was trained with title_weight = {learned.title_weight}, the "
                           f"taxonomy has {title_weight}", where=where,
@@ -295,7 +294,13 @@ def load_taxonomy(path: str | Path, learned: bool = True) -> Taxonomy:
 def learned_path(path: str | Path) -> Path | None:
     """Where the taxonomy file at ``path`` keeps its learned model (settings.learned), or None."""
     value = _read(Path(path)).get("settings", {}).get("learned")
-    return Path(path).parent / value if isinstance(value, str) and value.strip() else None
+    return _beside(str(path), value) if isinstance(value, str) and value.strip() else None
+
+
+def _beside(path: str, name: str) -> Path:
+    """A file the taxonomy at ``path`` names: relative to the taxonomy's folder (to the working
+    folder for a taxonomy parsed from data, whose ``path`` is a ``<label>``)."""
+    return (Path(".") if path.startswith("<") else Path(path).parent) / name
 
 
 def _read(path: Path) -> dict:
